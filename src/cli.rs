@@ -52,6 +52,9 @@ pub(crate) enum Command {
     /// Generate realistic synthetic source extracts, with the linkage truth kept aside.
     #[command(long_about = crate::synth::LONG_ABOUT)]
     Synth(crate::synth::SynthArgs),
+    /// Manage the link-key file: create it, rotate keys, list versions and fingerprints.
+    #[command(long_about = crate::keys::LONG_ABOUT)]
+    Keys(crate::keys::KeysArgs),
 }
 
 /// Runs the parsed command line.
@@ -59,6 +62,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.global)?;
     match cli.command {
         Command::Synth(args) => crate::synth::run(args, &config, &cli.global),
+        Command::Keys(args) => crate::keys::run(args, &config),
     }
 }
 

@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod cli;
 mod config;
+mod keys;
 mod progress;
 mod synth;
 
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn,niji=info",
+        0 => "warn",
         1 => "info",
         _ => "debug",
     };

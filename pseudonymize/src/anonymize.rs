@@ -41,7 +41,9 @@ pub fn year_month(date: NaiveDate) -> String {
 /// 1 March in other years). An `on` before `birth` is an error.
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> Result<u32> {
     if on < birth {
-        return Err(Error::InvalidValue { what: "age (date before birth)" });
+        return Err(Error::InvalidValue {
+            what: "age (date before birth)",
+        });
     }
     let mut age = on.year() - birth.year();
     if (on.month(), on.day()) < (birth.month(), birth.day()) {
@@ -61,7 +63,9 @@ impl AgeBands {
     /// Bands `0-4`, `5-9`, … for width 5, and `{top}以上` from `top`.
     pub fn new(width: u32, top: u32) -> Result<Self> {
         if width == 0 || top == 0 {
-            return Err(Error::InvalidParameter { what: "age band width and top code must be positive" });
+            return Err(Error::InvalidParameter {
+                what: "age band width and top code must be positive",
+            });
         }
         Ok(AgeBands { width, top })
     }
@@ -73,7 +77,11 @@ impl AgeBands {
         }
         let lo = age / self.width * self.width;
         let hi = (lo + self.width - 1).min(self.top - 1);
-        if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        }
     }
 }
 
@@ -100,9 +108,16 @@ impl NumericBands {
     /// Bands `[origin + i·width, origin + (i+1)·width)`, origin 0.
     pub fn new(width: f64) -> Result<Self> {
         if !(width.is_finite() && width > 0.0) {
-            return Err(Error::InvalidParameter { what: "band width must be a positive number" });
+            return Err(Error::InvalidParameter {
+                what: "band width must be a positive number",
+            });
         }
-        Ok(NumericBands { width, origin: 0.0, bottom: None, top: None })
+        Ok(NumericBands {
+            width,
+            origin: 0.0,
+            bottom: None,
+            top: None,
+        })
     }
 
     /// Moves the band edges to start at `origin` (e.g. 1 for bands 1–10, 11–20 …).
@@ -126,7 +141,9 @@ impl NumericBands {
     /// The band of `x`; NaN and infinities are errors.
     pub fn label(&self, x: f64) -> Result<String> {
         if !x.is_finite() {
-            return Err(Error::InvalidValue { what: "numeric band (not a finite number)" });
+            return Err(Error::InvalidValue {
+                what: "numeric band (not a finite number)",
+            });
         }
         if let Some(top) = self.top
             && x >= top
@@ -167,7 +184,13 @@ pub fn fold_rare<S: AsRef<str>>(values: &[S], k: usize) -> Vec<&str> {
     }
     values
         .iter()
-        .map(|v| if counts[v.as_ref()] < k { OTHER } else { v.as_ref() })
+        .map(|v| {
+            if counts[v.as_ref()] < k {
+                OTHER
+            } else {
+                v.as_ref()
+            }
+        })
         .collect()
 }
 
@@ -229,7 +252,10 @@ impl KAnonymityReport {
 /// assert_eq!(report.violations[0].values, [Some("45-49".to_string()), Some("M".to_string())]);
 /// assert_eq!(report.violations[0].size, 1);
 /// ```
-pub fn check_k_anonymity<R, S>(rows: impl IntoIterator<Item = R>, k: usize) -> Result<KAnonymityReport>
+pub fn check_k_anonymity<R, S>(
+    rows: impl IntoIterator<Item = R>,
+    k: usize,
+) -> Result<KAnonymityReport>
 where
     R: AsRef<[S]>,
     S: AsRef<str>,
@@ -240,7 +266,9 @@ where
     for row in rows {
         let row = row.as_ref();
         if *width.get_or_insert(row.len()) != row.len() {
-            return Err(Error::InvalidParameter { what: "every row must have the same quasi-identifiers" });
+            return Err(Error::InvalidParameter {
+                what: "every row must have the same quasi-identifiers",
+            });
         }
         let key = row.iter().map(|v| Some(v.as_ref().to_owned())).collect();
         *classes.entry(key).or_default() += 1;
@@ -250,16 +278,29 @@ where
 }
 
 /// Checks k-anonymity over the named columns of `batch` (string or integer columns).
-pub fn check_k_anonymity_batch(batch: &RecordBatch, quasi_identifiers: &[&str], k: usize) -> Result<KAnonymityReport> {
+pub fn check_k_anonymity_batch(
+    batch: &RecordBatch,
+    quasi_identifiers: &[&str],
+    k: usize,
+) -> Result<KAnonymityReport> {
     let columns = quasi_identifiers
         .iter()
         .map(|name| {
-            let col = batch.column_by_name(name).ok_or_else(|| Error::UnknownColumn { column: (*name).into() })?;
+            let col = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::UnknownColumn {
+                    column: (*name).into(),
+                })?;
             match col.data_type() {
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Int32 | DataType::Int64 => {
-                    Ok(col.as_ref())
-                }
-                _ => Err(Error::ColumnType { column: (*name).into(), expected: "a string or integer column" }),
+                DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Int32
+                | DataType::Int64 => Ok(col.as_ref()),
+                _ => Err(Error::ColumnType {
+                    column: (*name).into(),
+                    expected: "a string or integer column",
+                }),
             }
         })
         .collect::<Result<Vec<&dyn Array>>>()?;
@@ -284,9 +325,15 @@ fn cell(col: &dyn Array, row: usize) -> Option<String> {
     })
 }
 
-fn report(classes: HashMap<Vec<Option<String>>, usize>, rows: usize, k: usize) -> Result<KAnonymityReport> {
+fn report(
+    classes: HashMap<Vec<Option<String>>, usize>,
+    rows: usize,
+    k: usize,
+) -> Result<KAnonymityReport> {
     if k == 0 {
-        return Err(Error::InvalidParameter { what: "k must be at least 1" });
+        return Err(Error::InvalidParameter {
+            what: "k must be at least 1",
+        });
     }
     let count = classes.len();
     let mut violations: Vec<_> = classes
@@ -295,7 +342,12 @@ fn report(classes: HashMap<Vec<Option<String>>, usize>, rows: usize, k: usize) -
         .map(|(values, size)| EquivalenceClass { values, size })
         .collect();
     violations.sort_by(|a, b| a.size.cmp(&b.size).then_with(|| a.values.cmp(&b.values)));
-    Ok(KAnonymityReport { k, rows, classes: count, violations })
+    Ok(KAnonymityReport {
+        k,
+        rows,
+        classes: count,
+        violations,
+    })
 }
 
 #[cfg(test)]
@@ -340,7 +392,10 @@ mod tests {
         assert_eq!(w.label(60.0).unwrap(), "60以上65未満");
         assert_eq!(w.label(64.99).unwrap(), "60以上65未満");
         assert_eq!(w.label(-2.0).unwrap(), "-5以上0未満");
-        let bw = NumericBands::new(100.0).unwrap().bottom_coded(300.0).top_coded(4000.0);
+        let bw = NumericBands::new(100.0)
+            .unwrap()
+            .bottom_coded(300.0)
+            .top_coded(4000.0);
         assert_eq!(bw.label(250.0).unwrap(), "300未満");
         assert_eq!(bw.label(4000.0).unwrap(), "4000以上");
         assert_eq!(bw.label(3999.9).unwrap(), "3900以上4000未満");
@@ -385,12 +440,24 @@ mod tests {
         assert!(check_k_anonymity([vec!["a"], vec!["a", "b"]], 2).is_err());
 
         let batch = RecordBatch::try_from_iter([
-            ("age", Arc::new(StringArray::from(vec![Some("40-44"), Some("40-44"), None])) as _),
+            (
+                "age",
+                Arc::new(StringArray::from(vec![Some("40-44"), Some("40-44"), None])) as _,
+            ),
             ("pref", Arc::new(Int64Array::from(vec![13, 13, 13])) as _),
         ])
         .unwrap();
         let r = check_k_anonymity_batch(&batch, &["age", "pref"], 2).unwrap();
-        assert_eq!(r.violations, [EquivalenceClass { values: vec![None, Some("13".into())], size: 1 }]);
-        assert!(matches!(check_k_anonymity_batch(&batch, &["sex"], 2), Err(Error::UnknownColumn { .. })));
+        assert_eq!(
+            r.violations,
+            [EquivalenceClass {
+                values: vec![None, Some("13".into())],
+                size: 1
+            }]
+        );
+        assert!(matches!(
+            check_k_anonymity_batch(&batch, &["sex"], 2),
+            Err(Error::UnknownColumn { .. })
+        ));
     }
 }

@@ -79,13 +79,24 @@ impl fmt::Debug for StrColumn<'_> {
 fn columns<'a>(kind: KeyKind, arrays: &[&'a dyn Array]) -> Result<(Vec<StrColumn<'a>>, usize)> {
     let expected = kind.fields().len();
     if arrays.len() != expected {
-        return Err(Error::ColumnCount { kind: kind.name(), expected, found: arrays.len() });
+        return Err(Error::ColumnCount {
+            kind: kind.name(),
+            expected,
+            found: arrays.len(),
+        });
     }
     let rows = arrays[0].len();
     if let Some(a) = arrays.iter().find(|a| a.len() != rows) {
-        return Err(Error::LengthMismatch { expected: rows, found: a.len() });
+        return Err(Error::LengthMismatch {
+            expected: rows,
+            found: a.len(),
+        });
     }
-    let cols = arrays.iter().enumerate().map(|(i, a)| StrColumn::new(*a, i, kind)).collect::<Result<_>>()?;
+    let cols = arrays
+        .iter()
+        .enumerate()
+        .map(|(i, a)| StrColumn::new(*a, i, kind))
+        .collect::<Result<_>>()?;
     Ok((cols, rows))
 }
 
@@ -98,7 +109,11 @@ struct Output {
 
 impl Output {
     fn new(rows: usize) -> Self {
-        Output { bytes: vec![0u8; rows * 32], valid: BooleanBufferBuilder::new(rows), nulls: 0 }
+        Output {
+            bytes: vec![0u8; rows * 32],
+            valid: BooleanBufferBuilder::new(rows),
+            nulls: 0,
+        }
     }
 
     fn slots(&mut self) -> &mut [[u8; 32]] {
@@ -155,11 +170,19 @@ impl LinkKeyer {
             kinds::write_message(kind, norm.iter().map(String::as_str), &mut message);
             out.slots()[row] = self.hash_message(kind, &message);
         }
-        Ok(KeyBatch { keys: out.finish(), version: self.version(), errors })
+        Ok(KeyBatch {
+            keys: out.finish(),
+            version: self.version(),
+            errors,
+        })
     }
 
     /// Keys a batch whose fields are already normalised (no normalisation is applied).
-    pub fn key_batch_normalized(&self, kind: KeyKind, arrays: &[&dyn Array]) -> Result<FixedSizeBinaryArray> {
+    pub fn key_batch_normalized(
+        &self,
+        kind: KeyKind,
+        arrays: &[&dyn Array],
+    ) -> Result<FixedSizeBinaryArray> {
         let (cols, rows) = columns(kind, arrays)?;
         let mut out = Output::new(rows);
         let mut message = Vec::with_capacity(128);
@@ -195,13 +218,23 @@ impl LinkKeyer {
     ) -> Result<FixedSizeBinaryArray> {
         let to = self.version();
         if from_version > to {
-            return Err(Error::Downgrade { from: from_version, to });
+            return Err(Error::Downgrade {
+                from: from_version,
+                to,
+            });
         }
-        self.prepared(from_version).ok_or(Error::UnknownKeyVersion { version: from_version })?;
+        self.prepared(from_version)
+            .ok_or(Error::UnknownKeyVersion {
+                version: from_version,
+            })?;
         if keys.value_length() != 32 {
-            return Err(Error::LinkKeyLength { found: keys.value_length().max(0) as usize });
+            return Err(Error::LinkKeyLength {
+                found: keys.value_length().max(0) as usize,
+            });
         }
-        let steps: Vec<&HmacSha256> = (from_version + 1..=to).filter_map(|v| self.prepared(v)).collect();
+        let steps: Vec<&HmacSha256> = (from_version + 1..=to)
+            .filter_map(|v| self.prepared(v))
+            .collect();
         let mut out = Output::new(keys.len());
         for row in 0..keys.len() {
             let valid = keys.is_valid(row);
@@ -210,7 +243,10 @@ impl LinkKeyer {
                 out.nulls += 1;
                 continue;
             }
-            let mut key: [u8; 32] = keys.value(row).try_into().map_err(|_| Error::LinkKeyLength { found: 0 })?;
+            let mut key: [u8; 32] = keys
+                .value(row)
+                .try_into()
+                .map_err(|_| Error::LinkKeyLength { found: 0 })?;
             for step in &steps {
                 key = rekey_with(step, kind, &key);
             }
@@ -223,7 +259,10 @@ impl LinkKeyer {
 impl HmacSha256 {
     /// The MAC of every value of a string or binary array (nulls stay null): the raw batch
     /// primitive under the link-key batches, and what the benchmark measures.
-    pub fn mac_array<T: ByteArrayType>(&self, messages: &GenericByteArray<T>) -> FixedSizeBinaryArray
+    pub fn mac_array<T: ByteArrayType>(
+        &self,
+        messages: &GenericByteArray<T>,
+    ) -> FixedSizeBinaryArray
     where
         T::Native: AsRef<[u8]>,
     {
@@ -258,30 +297,57 @@ mod tests {
     use arrow_array::{BinaryArray, StringArray, StringViewArray};
 
     fn keyer(n: u8) -> LinkKeyer {
-        LinkKeyer::new(&MemoryKeyStore::from_keys((1..=n).map(|i| SecretKey::from_bytes([i; 32])))).unwrap()
+        LinkKeyer::new(&MemoryKeyStore::from_keys(
+            (1..=n).map(|i| SecretKey::from_bytes([i; 32])),
+        ))
+        .unwrap()
     }
 
     #[test]
     fn batch_equals_single_keys() {
         let k = keyer(2);
-        let ins = StringArray::from(vec![Some("06130488"), Some("０６１３０４８８"), Some("06130487"), None]);
+        let ins = StringArray::from(vec![
+            Some("06130488"),
+            Some("０６１３０４８８"),
+            Some("06130487"),
+            None,
+        ]);
         let sym = StringArray::from(vec!["19D", "１９Ｄ", "19D", "19D"]);
         let num = StringViewArray::from(vec!["187", " 187", "187", "187"]);
         let br = StringArray::from(vec!["1", "01", "01", "01"]);
         let b = k.key_batch(KeyKind::Id5, &[&ins, &sym, &num, &br]).unwrap();
         let single = k
-            .key(KeyKind::Id5, &Identity::new().insurer_number("06130488").symbol("19D").number("187").branch("01"))
+            .key(
+                KeyKind::Id5,
+                &Identity::new()
+                    .insurer_number("06130488")
+                    .symbol("19D")
+                    .number("187")
+                    .branch("01"),
+            )
             .unwrap();
         assert_eq!(b.version, 2);
         assert_eq!(b.keys.value(0), single.bytes());
         assert_eq!(b.keys.value(1), single.bytes());
         assert!(b.keys.is_null(2) && b.keys.is_null(3));
         assert_eq!(b.errors.len(), 1);
-        assert!(matches!(b.errors[0], RowError { row: 2, error: Error::CheckDigit { .. } }));
+        assert!(matches!(
+            b.errors[0],
+            RowError {
+                row: 2,
+                error: Error::CheckDigit { .. }
+            }
+        ));
 
         let normalized = StringArray::from(vec!["06130488"]);
-        let (s, n, r) = (StringArray::from(vec!["19D"]), StringArray::from(vec!["187"]), StringArray::from(vec!["01"]));
-        let fast = k.key_batch_normalized(KeyKind::Id5, &[&normalized, &s, &n, &r]).unwrap();
+        let (s, n, r) = (
+            StringArray::from(vec!["19D"]),
+            StringArray::from(vec!["187"]),
+            StringArray::from(vec!["01"]),
+        );
+        let fast = k
+            .key_batch_normalized(KeyKind::Id5, &[&normalized, &s, &n, &r])
+            .unwrap();
         assert_eq!(fast.value(0), single.bytes());
     }
 
@@ -290,10 +356,19 @@ mod tests {
         let k = keyer(1);
         let a = StringArray::from(vec!["x"]);
         let b = StringArray::from(vec!["x", "y"]);
-        assert!(matches!(k.key_batch(KeyKind::Id4, &[&a, &a]), Err(Error::ColumnCount { .. })));
-        assert!(matches!(k.key_batch(KeyKind::Id4, &[&a, &a, &b]), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(
+            k.key_batch(KeyKind::Id4, &[&a, &a]),
+            Err(Error::ColumnCount { .. })
+        ));
+        assert!(matches!(
+            k.key_batch(KeyKind::Id4, &[&a, &a, &b]),
+            Err(Error::LengthMismatch { .. })
+        ));
         let bin = BinaryArray::from(vec![b"x".as_ref()]);
-        assert!(matches!(k.key_batch(KeyKind::Id4, &[&a, &a, &bin]), Err(Error::ColumnType { .. })));
+        assert!(matches!(
+            k.key_batch(KeyKind::Id4, &[&a, &a, &bin]),
+            Err(Error::ColumnType { .. })
+        ));
     }
 
     #[test]
@@ -308,7 +383,10 @@ mod tests {
         let fresh = k3.key_batch(KeyKind::Id4, &cols).unwrap().keys;
         assert_eq!(up, fresh);
         assert!(up.is_null(1));
-        assert!(matches!(k1.upgrade_batch(KeyKind::Id4, 3, &fresh), Err(Error::Downgrade { .. })));
+        assert!(matches!(
+            k1.upgrade_batch(KeyKind::Id4, 3, &fresh),
+            Err(Error::Downgrade { .. })
+        ));
     }
 
     #[test]

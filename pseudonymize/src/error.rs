@@ -156,9 +156,16 @@ impl Error {
         Error::InvalidField { field, reason }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Error::Io { action, path, source }
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
     }
 }
 
@@ -171,11 +178,16 @@ mod tests {
 
     #[test]
     fn messages_name_the_field_only() {
-        let e = Error::CheckDigit { field: Field::InsurerNumber };
+        let e = Error::CheckDigit {
+            field: Field::InsurerNumber,
+        };
         assert_eq!(e.to_string(), "insurer_number has a wrong check digit");
         let e = Error::invalid(Field::BirthDate, "not a date");
         assert_eq!(e.to_string(), "birth_date is not usable: not a date");
-        let e = Error::InsecurePermissions { path: "/k/keys.json".into(), mode: 0o644 };
+        let e = Error::InsecurePermissions {
+            path: "/k/keys.json".into(),
+            mode: 0o644,
+        };
         assert!(e.to_string().contains("644"), "{e}");
     }
 }

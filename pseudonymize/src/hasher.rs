@@ -143,7 +143,11 @@ mod tests {
             let key: Vec<u8> = (0..key_len).map(|i| (i * 13 + 1) as u8).collect();
             let h = HmacSha256::new(&key);
             for len in 0..msg.len() {
-                assert_eq!(h.mac(&msg[..len]), reference(&key, &msg[..len]), "key {key_len} msg {len}");
+                assert_eq!(
+                    h.mac(&msg[..len]),
+                    reference(&key, &msg[..len]),
+                    "key {key_len} msg {len}"
+                );
             }
         }
     }

@@ -75,11 +75,19 @@ impl LinkKeyer {
     pub fn key_normalized<S: AsRef<str>>(&self, kind: KeyKind, fields: &[S]) -> Result<LinkKey> {
         let expected = kind.fields().len();
         if fields.len() != expected {
-            return Err(Error::ColumnCount { kind: kind.name(), expected, found: fields.len() });
+            return Err(Error::ColumnCount {
+                kind: kind.name(),
+                expected,
+                found: fields.len(),
+            });
         }
         let mut buf = Vec::with_capacity(64);
         kinds::write_message(kind, fields.iter().map(AsRef::as_ref), &mut buf);
-        Ok(LinkKey::from_parts(kind, self.version(), self.hash_message(kind, &buf)))
+        Ok(LinkKey::from_parts(
+            kind,
+            self.version(),
+            self.hash_message(kind, &buf),
+        ))
     }
 
     /// The link key of a message at this keyer's version: the version-1 MAC, then the chain.
@@ -99,7 +107,9 @@ impl LinkKeyer {
             .chain
             .get(from_version as usize)
             .filter(|_| from_version > 0)
-            .ok_or(Error::UnknownKeyVersion { version: from_version.saturating_add(1) })?;
+            .ok_or(Error::UnknownKeyVersion {
+                version: from_version.saturating_add(1),
+            })?;
         Ok(rekey_with(next, kind, old))
     }
 
@@ -121,7 +131,9 @@ impl LinkKeyer {
 
     /// The prepared key of `version`, for callers that re-key in bulk.
     pub(crate) fn prepared(&self, version: u32) -> Option<&HmacSha256> {
-        version.checked_sub(1).and_then(|i| self.chain.get(i as usize))
+        version
+            .checked_sub(1)
+            .and_then(|i| self.chain.get(i as usize))
     }
 }
 
@@ -178,14 +190,27 @@ mod tests {
         assert_eq!(fresh.bytes(), &step3);
         assert_eq!(v3.upgrade(&old).unwrap(), fresh);
         assert_ne!(old.bytes(), fresh.bytes());
-        assert!(matches!(v3.rekey(KeyKind::Id1, &step3, 3), Err(Error::UnknownKeyVersion { version: 4 })));
-        assert!(matches!(v1.upgrade(&fresh), Err(Error::Downgrade { from: 3, to: 1 })));
+        assert!(matches!(
+            v3.rekey(KeyKind::Id1, &step3, 3),
+            Err(Error::UnknownKeyVersion { version: 4 })
+        ));
+        assert!(matches!(
+            v1.upgrade(&fresh),
+            Err(Error::Downgrade { from: 3, to: 1 })
+        ));
     }
 
     #[test]
     fn wrong_field_counts_are_refused() {
         let keyer = LinkKeyer::new(&store(1)).unwrap();
         let err = keyer.key_normalized(KeyKind::Id4, &["サトウ"]).unwrap_err();
-        assert!(matches!(err, Error::ColumnCount { expected: 3, found: 1, .. }));
+        assert!(matches!(
+            err,
+            Error::ColumnCount {
+                expected: 3,
+                found: 1,
+                ..
+            }
+        ));
     }
 }

@@ -25,7 +25,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Deserialize;
 use sha2::Digest as _;
 use zeroize::Zeroizing;
@@ -80,7 +80,9 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretKey").field("fingerprint", &self.fingerprint()).finish()
+        f.debug_struct("SecretKey")
+            .field("fingerprint", &self.fingerprint())
+            .finish()
     }
 }
 
@@ -117,27 +119,47 @@ struct Versions(Vec<Entry>);
 
 impl Versions {
     fn current(&self) -> Result<u32> {
-        u32::try_from(self.0.len()).ok().filter(|v| *v > 0).ok_or(Error::NoKeys)
+        u32::try_from(self.0.len())
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or(Error::NoKeys)
     }
 
     fn key(&self, version: u32) -> Result<SecretKey> {
-        let i = (version as usize).checked_sub(1).ok_or(Error::UnknownKeyVersion { version })?;
-        self.0.get(i).map(|e| e.key.clone()).ok_or(Error::UnknownKeyVersion { version })
+        let i = (version as usize)
+            .checked_sub(1)
+            .ok_or(Error::UnknownKeyVersion { version })?;
+        self.0
+            .get(i)
+            .map(|e| e.key.clone())
+            .ok_or(Error::UnknownKeyVersion { version })
     }
 
     fn list(&self) -> Vec<KeyVersion> {
-        self.0.iter().zip(1..).map(|(e, version)| info(version, e)).collect()
+        self.0
+            .iter()
+            .zip(1..)
+            .map(|(e, version)| info(version, e))
+            .collect()
     }
 
+    /// Adds the next version. Times are kept to the second, as the file writes them.
     fn push(&mut self, key: SecretKey, created: DateTime<Utc>) -> KeyVersion {
-        self.0.push(Entry { created, key });
+        self.0.push(Entry {
+            created: created.trunc_subsecs(0),
+            key,
+        });
         let version = self.0.len() as u32;
         info(version, &self.0[self.0.len() - 1])
     }
 }
 
 fn info(version: u32, e: &Entry) -> KeyVersion {
-    KeyVersion { version, created: e.created, fingerprint: e.key.fingerprint() }
+    KeyVersion {
+        version,
+        created: e.created,
+        fingerprint: e.key.fingerprint(),
+    }
 }
 
 /// A key store in memory, for tests and for callers that hold keys from elsewhere.
@@ -308,7 +330,10 @@ pub(crate) fn json_reason(e: &serde_json::Error) -> String {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Versions> {
-    let bad = |reason: String| Error::KeyFileFormat { path: path.to_owned(), reason };
+    let bad = |reason: String| Error::KeyFileFormat {
+        path: path.to_owned(),
+        reason,
+    };
     let repr: FileRepr<'_> = serde_json::from_slice(bytes).map_err(|e| bad(json_reason(&e)))?;
     if repr.format != FORMAT {
         return Err(bad(format!("format must be {FORMAT}")));
@@ -319,14 +344,20 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Versions> {
     let mut versions = Versions::default();
     for (e, want) in repr.keys.iter().zip(1u32..) {
         if e.version != want {
-            return Err(bad(format!("versions must run 1, 2, … in order (found {} at {want})", e.version)));
+            return Err(bad(format!(
+                "versions must run 1, 2, … in order (found {} at {want})",
+                e.version
+            )));
         }
         let created = DateTime::parse_from_rfc3339(e.created)
             .map_err(|_| bad(format!("created of version {want} is not an RFC 3339 time")))?
             .with_timezone(&Utc);
-        let key = SecretKey::from_hex(e.key).ok_or_else(|| bad(format!("key of version {want} is not 64 hex digits")))?;
+        let key = SecretKey::from_hex(e.key)
+            .ok_or_else(|| bad(format!("key of version {want} is not 64 hex digits")))?;
         if key.fingerprint() != e.fingerprint {
-            return Err(bad(format!("fingerprint of version {want} does not match its key")));
+            return Err(bad(format!(
+                "fingerprint of version {want} does not match its key"
+            )));
         }
         versions.push(key, created);
     }
@@ -350,7 +381,10 @@ mod tests {
         let want = hex::encode(&h.finalize()[..8]);
         assert_eq!(key.fingerprint(), want);
         assert_eq!(want.len(), 16);
-        assert_eq!(format!("{key:?}"), format!("SecretKey {{ fingerprint: \"{want}\" }}"));
+        assert_eq!(
+            format!("{key:?}"),
+            format!("SecretKey {{ fingerprint: \"{want}\" }}")
+        );
     }
 
     #[test]
@@ -359,7 +393,10 @@ mod tests {
         let path = dir.path().join("steward/keys.json");
         let mut file = LocalKeyFile::create_at(&path, t("2025-04-01T09:00:00Z")).unwrap();
         let k1 = file.key(1).unwrap();
-        assert!(matches!(LocalKeyFile::create(&path), Err(Error::KeyFileExists { .. })));
+        assert!(matches!(
+            LocalKeyFile::create(&path),
+            Err(Error::KeyFileExists { .. })
+        ));
         let added = file.rotate_at(t("2025-10-01T09:00:00Z")).unwrap();
         assert_eq!(added.version, 2);
         let back = LocalKeyFile::open(&path).unwrap();
@@ -367,9 +404,18 @@ mod tests {
         assert_eq!(back.key(1).unwrap().expose(), k1.expose());
         assert_ne!(back.key(2).unwrap().expose(), k1.expose());
         assert_eq!(back.versions().unwrap(), file.versions().unwrap());
-        assert_eq!(back.versions().unwrap()[0].created, t("2025-04-01T09:00:00Z"));
-        assert!(matches!(back.key(3), Err(Error::UnknownKeyVersion { version: 3 })));
-        assert!(matches!(back.key(0), Err(Error::UnknownKeyVersion { version: 0 })));
+        assert_eq!(
+            back.versions().unwrap()[0].created,
+            t("2025-04-01T09:00:00Z")
+        );
+        assert!(matches!(
+            back.key(3),
+            Err(Error::UnknownKeyVersion { version: 3 })
+        ));
+        assert!(matches!(
+            back.key(0),
+            Err(Error::UnknownKeyVersion { version: 0 })
+        ));
     }
 
     #[test]
@@ -414,6 +460,9 @@ mod tests {
         assert_eq!(s.current_version().unwrap(), 1);
         s.rotate().unwrap();
         assert_eq!(s.versions().unwrap().len(), 2);
-        assert!(matches!(MemoryKeyStore::default().current_version(), Err(Error::NoKeys)));
+        assert!(matches!(
+            MemoryKeyStore::default().current_version(),
+            Err(Error::NoKeys)
+        ));
     }
 }

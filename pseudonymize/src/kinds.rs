@@ -32,7 +32,13 @@ pub enum KeyKind {
 
 impl KeyKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [KeyKind; 5] = [KeyKind::Id1, KeyKind::Id2, KeyKind::Id4, KeyKind::Id5, KeyKind::Care];
+    pub const ALL: [KeyKind; 5] = [
+        KeyKind::Id1,
+        KeyKind::Id2,
+        KeyKind::Id4,
+        KeyKind::Id5,
+        KeyKind::Care,
+    ];
 
     /// The kind's name, which is also its domain label.
     pub fn name(self) -> &'static str {
@@ -72,12 +78,19 @@ impl fmt::Display for KeyKind {
 impl FromStr for KeyKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        KeyKind::ALL.into_iter().find(|k| k.name() == s).ok_or(Error::UnknownKind)
+        KeyKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or(Error::UnknownKind)
     }
 }
 
 /// Writes the message of `kind` over normalised `fields` into `buf` (cleared first).
-pub fn write_message<'f>(kind: KeyKind, fields: impl IntoIterator<Item = &'f str>, buf: &mut Vec<u8>) {
+pub fn write_message<'f>(
+    kind: KeyKind,
+    fields: impl IntoIterator<Item = &'f str>,
+    buf: &mut Vec<u8>,
+) {
     buf.clear();
     buf.extend_from_slice(kind.label());
     for f in fields {
@@ -95,7 +108,7 @@ pub fn write_message<'f>(kind: KeyKind, fields: impl IntoIterator<Item = &'f str
 /// use niji_pseudonymize::{Field, Identity};
 /// let id = Identity::new().kana_name("ｻﾄｳ ﾊﾅｺ").birth_date("3550405").sex("2");
 /// assert_eq!(id.get(Field::Sex), Some("2"));
-/// assert_eq!(format!("{id:?}"), "Identity { set: [birth_date, sex, kana_name] }");
+/// assert_eq!(format!("{id:?}"), r#"Identity { set: ["birth_date", "sex", "kana_name"] }"#);
 /// ```
 #[derive(Clone, Copy, Default)]
 pub struct Identity<'a> {
@@ -174,7 +187,11 @@ impl<'a> Identity<'a> {
 
 impl fmt::Debug for Identity<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set: Vec<_> = Field::ALL.into_iter().filter(|field| self.get(*field).is_some()).collect();
+        let set: Vec<&str> = Field::ALL
+            .into_iter()
+            .filter(|field| self.get(*field).is_some())
+            .map(Field::name)
+            .collect();
         f.debug_struct("Identity").field("set", &set).finish()
     }
 }
@@ -192,13 +209,23 @@ pub struct LinkKey {
 impl LinkKey {
     /// A link key read back from storage.
     pub fn from_parts(kind: KeyKind, version: u32, bytes: [u8; 32]) -> Self {
-        LinkKey { kind, version, bytes }
+        LinkKey {
+            kind,
+            version,
+            bytes,
+        }
     }
 
     /// A link key read back from a stored slice, which must be 32 bytes.
     pub fn from_slice(kind: KeyKind, version: u32, bytes: &[u8]) -> Result<Self> {
-        let bytes = bytes.try_into().map_err(|_| Error::LinkKeyLength { found: bytes.len() })?;
-        Ok(LinkKey { kind, version, bytes })
+        let bytes = bytes
+            .try_into()
+            .map_err(|_| Error::LinkKeyLength { found: bytes.len() })?;
+        Ok(LinkKey {
+            kind,
+            version,
+            bytes,
+        })
     }
 
     /// The kind.
@@ -252,11 +279,23 @@ mod tests {
     #[test]
     fn missing_and_bad_fields_are_named() {
         let id = Identity::new().kana_name("ｻﾄｳ").birth_date("19800405");
-        assert!(matches!(id.normalized(KeyKind::Id4), Err(Error::MissingField { field: Field::Sex })));
+        assert!(matches!(
+            id.normalized(KeyKind::Id4),
+            Err(Error::MissingField { field: Field::Sex })
+        ));
         let id = id.sex("9");
-        assert!(matches!(id.normalized(KeyKind::Id4), Err(Error::InvalidField { field: Field::Sex, .. })));
+        assert!(matches!(
+            id.normalized(KeyKind::Id4),
+            Err(Error::InvalidField {
+                field: Field::Sex,
+                ..
+            })
+        ));
         let id = id.sex("1");
-        assert_eq!(id.normalized(KeyKind::Id4).unwrap(), ["サトウ", "19800405", "1"]);
+        assert_eq!(
+            id.normalized(KeyKind::Id4).unwrap(),
+            ["サトウ", "19800405", "1"]
+        );
     }
 
     #[test]
@@ -265,6 +304,9 @@ mod tests {
         assert!(!format!("{id:?}").contains("渡辺"));
         let k = LinkKey::from_parts(KeyKind::Id1, 2, [0xAB; 32]);
         let s = format!("{k:?}");
-        assert!(!s.to_lowercase().contains("ab") && !s.contains("171"), "{s}");
+        assert!(
+            !s.to_lowercase().contains("ab") && !s.contains("171"),
+            "{s}"
+        );
     }
 }

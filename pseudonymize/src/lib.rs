@@ -39,6 +39,7 @@
 
 pub mod anonymize;
 mod batch;
+mod dates;
 pub mod error;
 pub mod field;
 mod hasher;

@@ -27,7 +27,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt64Type};
 use arrow_array::{Array, Int64Array};
 use arrow_schema::DataType;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -53,7 +53,12 @@ impl ProjectKey {
     /// A new random key held in memory only (tests, or a caller that stores it elsewhere).
     pub fn generate(project: &str) -> Result<Self> {
         check_project_id(project)?;
-        Ok(Self::from_key(project, SecretKey::generate()?, Utc::now(), None))
+        Ok(Self::from_key(
+            project,
+            SecretKey::generate()?,
+            Utc::now(),
+            None,
+        ))
     }
 
     /// A new random key for `project`, written to a new file at `path` (mode 0600). Refuses to
@@ -71,7 +76,10 @@ impl ProjectKey {
     pub fn open(path: impl Into<PathBuf>, project: &str) -> Result<Self> {
         let path = path.into();
         let bytes = secure_file::read(&path)?;
-        let bad = |reason: String| Error::KeyFileFormat { path: path.clone(), reason };
+        let bad = |reason: String| Error::KeyFileFormat {
+            path: path.clone(),
+            reason,
+        };
         let repr: Repr<'_> = serde_json::from_slice(&bytes).map_err(|e| bad(json_reason(&e)))?;
         if repr.format != FORMAT {
             return Err(bad(format!("format must be {FORMAT}")));
@@ -82,7 +90,8 @@ impl ProjectKey {
         let created = DateTime::parse_from_rfc3339(repr.created)
             .map_err(|_| bad("created is not an RFC 3339 time".into()))?
             .with_timezone(&Utc);
-        let key = SecretKey::from_hex(repr.key).ok_or_else(|| bad("key is not 64 hex digits".into()))?;
+        let key =
+            SecretKey::from_hex(repr.key).ok_or_else(|| bad("key is not 64 hex digits".into()))?;
         if key.fingerprint() != repr.fingerprint {
             return Err(bad("fingerprint does not match the key".into()));
         }
@@ -93,12 +102,25 @@ impl ProjectKey {
     /// `<steward_dir>/projects/<project>.key.json`.
     pub fn path_in(steward_dir: &Path, project: &str) -> Result<PathBuf> {
         check_project_id(project)?;
-        Ok(steward_dir.join("projects").join(format!("{project}.key.json")))
+        Ok(steward_dir
+            .join("projects")
+            .join(format!("{project}.key.json")))
     }
 
-    fn from_key(project: &str, key: SecretKey, created: DateTime<Utc>, path: Option<PathBuf>) -> Self {
+    fn from_key(
+        project: &str,
+        key: SecretKey,
+        created: DateTime<Utc>,
+        path: Option<PathBuf>,
+    ) -> Self {
         let hasher = HmacSha256::new(key.expose());
-        ProjectKey { project: project.to_owned(), created, key, hasher, path }
+        ProjectKey {
+            project: project.to_owned(),
+            created: created.trunc_subsecs(0),
+            key,
+            hasher,
+            path,
+        }
     }
 
     /// The project's id.
@@ -139,9 +161,17 @@ impl ProjectKey {
     /// `Int64` id `i` gets the pid of the `UInt64` id `i as u64`.
     pub fn pid_array(&self, person_ids: &dyn Array) -> Result<Int64Array> {
         let out: Int64Array = match person_ids.data_type() {
-            DataType::Int64 => person_ids.as_primitive::<Int64Type>().unary(|v| self.pid(v as u64)),
-            DataType::UInt64 => person_ids.as_primitive::<UInt64Type>().unary(|v| self.pid(v)),
-            DataType::Utf8 => person_ids.as_string::<i32>().iter().map(|v| v.map(|s| self.pid_str(s))).collect(),
+            DataType::Int64 => person_ids
+                .as_primitive::<Int64Type>()
+                .unary(|v| self.pid(v as u64)),
+            DataType::UInt64 => person_ids
+                .as_primitive::<UInt64Type>()
+                .unary(|v| self.pid(v)),
+            DataType::Utf8 => person_ids
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(|s| self.pid_str(s)))
+                .collect(),
             _ => {
                 return Err(Error::ColumnType {
                     column: "person_id".into(),
@@ -197,11 +227,15 @@ fn check_project_id(project: &str) -> Result<()> {
     let ok = !project.is_empty()
         && project.len() <= 64
         && !project.starts_with('.')
-        && project.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && project
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidParameter { what: "a project id is 1 to 64 letters, digits, '.', '_' or '-'" })
+        Err(Error::InvalidParameter {
+            what: "a project id is 1 to 64 letters, digits, '.', '_' or '-'",
+        })
     }
 }
 
@@ -231,7 +265,10 @@ mod tests {
         let mut msg = b"pid\x1f".to_vec();
         msg.extend_from_slice(&42u64.to_be_bytes());
         let mac = HmacSha256::new(&[3; 32]).mac(&msg);
-        assert_eq!(key.pid(42), i64::from_be_bytes(mac[..8].try_into().unwrap()));
+        assert_eq!(
+            key.pid(42),
+            i64::from_be_bytes(mac[..8].try_into().unwrap())
+        );
         assert_ne!(key.pid(42), key.pid(43));
         assert_ne!(key.pid_str("42"), key.pid(42));
     }
@@ -244,9 +281,22 @@ mod tests {
         assert_eq!(pids.value(0), key.pid(1));
         assert!(pids.is_null(1));
         assert_eq!(pids.value(2), key.pid(7));
-        assert_eq!(key.pid_array(&UInt64Array::from(vec![7u64])).unwrap().value(0), key.pid(7));
-        assert_eq!(key.pid_array(&StringArray::from(vec!["x"])).unwrap().value(0), key.pid_str("x"));
-        assert!(key.pid_array(&arrow_array::Int32Array::from(vec![1])).is_err());
+        assert_eq!(
+            key.pid_array(&UInt64Array::from(vec![7u64]))
+                .unwrap()
+                .value(0),
+            key.pid(7)
+        );
+        assert_eq!(
+            key.pid_array(&StringArray::from(vec!["x"]))
+                .unwrap()
+                .value(0),
+            key.pid_str("x")
+        );
+        assert!(
+            key.pid_array(&arrow_array::Int32Array::from(vec![1]))
+                .is_err()
+        );
     }
 
     #[test]
@@ -262,10 +312,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = ProjectKey::path_in(dir.path(), "p1").unwrap();
         let key = ProjectKey::create(&path, "p1").unwrap();
-        assert!(matches!(ProjectKey::open(&path, "p2"), Err(Error::ProjectMismatch { .. })));
+        assert!(matches!(
+            ProjectKey::open(&path, "p2"),
+            Err(Error::ProjectMismatch { .. })
+        ));
         let back = ProjectKey::open(&path, "p1").unwrap();
         assert_eq!(back.pid(5), key.pid(5));
-        assert_eq!(back.created().timestamp(), key.created().timestamp());
+        assert_eq!(back.created(), key.created());
         assert!(!format!("{key:?}").contains(&crate::hex::encode(key.key.expose())));
     }
 }

@@ -20,7 +20,9 @@ fn create_parent(path: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(parent).map_err(Error::io("create folder", parent))
+    builder
+        .create(parent)
+        .map_err(Error::io("create folder", parent))
 }
 
 fn open_new(path: &Path) -> std::io::Result<File> {
@@ -36,16 +38,26 @@ pub(crate) fn create_new(path: &Path, contents: &[u8]) -> Result<()> {
     create_parent(path)?;
     let mut file = open_new(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::KeyFileExists { path: path.to_owned() }
+            Error::KeyFileExists {
+                path: path.to_owned(),
+            }
         } else {
-            Error::Io { action: "create key file", path: path.to_owned(), source }
+            Error::Io {
+                action: "create key file",
+                path: path.to_owned(),
+                source,
+            }
         }
     })?;
     let written = file.write_all(contents).and_then(|()| file.sync_all());
     if let Err(source) = written {
         drop(file);
         let _ = fs::remove_file(path);
-        return Err(Error::Io { action: "write key file", path: path.to_owned(), source });
+        return Err(Error::Io {
+            action: "write key file",
+            path: path.to_owned(),
+            source,
+        });
     }
     sync_parent(path);
     Ok(())
@@ -56,12 +68,19 @@ pub(crate) fn create_new(path: &Path, contents: &[u8]) -> Result<()> {
 pub(crate) fn replace(path: &Path, contents: &[u8]) -> Result<()> {
     let mut suffix = [0u8; 6];
     getrandom::fill(&mut suffix).map_err(Error::Random)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.tmp", crate::hex::encode(&suffix)));
     create_new(&tmp, contents)?;
     if let Err(source) = fs::rename(&tmp, path) {
         let _ = shred(&tmp);
-        return Err(Error::Io { action: "replace key file", path: path.to_owned(), source });
+        return Err(Error::Io {
+            action: "replace key file",
+            path: path.to_owned(),
+            source,
+        });
     }
     sync_parent(path);
     Ok(())
@@ -71,9 +90,15 @@ pub(crate) fn replace(path: &Path, contents: &[u8]) -> Result<()> {
 pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let metadata = fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
-            Error::KeyFileMissing { path: path.to_owned() }
+            Error::KeyFileMissing {
+                path: path.to_owned(),
+            }
         } else {
-            Error::Io { action: "read key file", path: path.to_owned(), source }
+            Error::Io {
+                action: "read key file",
+                path: path.to_owned(),
+                source,
+            }
         }
     })?;
     #[cfg(unix)]
@@ -81,12 +106,17 @@ pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
         use std::os::unix::fs::PermissionsExt;
         let mode = metadata.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(Error::InsecurePermissions { path: path.to_owned(), mode });
+            return Err(Error::InsecurePermissions {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     #[cfg(not(unix))]
     let _ = metadata;
-    fs::read(path).map(Zeroizing::new).map_err(Error::io("read key file", path))
+    fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(Error::io("read key file", path))
 }
 
 /// Overwrites the file at `path` with zeros, syncs it, and removes it.
@@ -94,8 +124,13 @@ pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 /// On copy-on-write or journaling file systems and SSDs the old blocks may survive the
 /// overwrite; what makes the destruction final is that the key never existed anywhere else.
 pub(crate) fn shred(path: &Path) -> Result<()> {
-    let len = fs::metadata(path).map_err(Error::io("read key file", path))?.len();
-    let mut file = OpenOptions::new().write(true).open(path).map_err(Error::io("open key file", path))?;
+    let len = fs::metadata(path)
+        .map_err(Error::io("read key file", path))?
+        .len();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(Error::io("open key file", path))?;
     let zeros = vec![0u8; usize::try_from(len).unwrap_or(0)];
     file.write_all(&zeros)
         .and_then(|()| file.sync_all())
@@ -125,13 +160,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/keys.json");
         create_new(&path, b"one").unwrap();
-        assert!(matches!(create_new(&path, b"two"), Err(Error::KeyFileExists { .. })));
+        assert!(matches!(
+            create_new(&path, b"two"),
+            Err(Error::KeyFileExists { .. })
+        ));
         assert_eq!(&*read(&path).unwrap(), b"one");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-            assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(path.parent().unwrap())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
         }
     }
 
@@ -142,7 +190,11 @@ mod tests {
         create_new(&path, b"one").unwrap();
         replace(&path, b"two").unwrap();
         assert_eq!(&*read(&path).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         shred(&path).unwrap();
         assert!(matches!(read(&path), Err(Error::KeyFileMissing { .. })));
     }
@@ -155,6 +207,9 @@ mod tests {
         let path = dir.path().join("keys.json");
         create_new(&path, b"x").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        assert!(matches!(read(&path), Err(Error::InsecurePermissions { mode: 0o640, .. })));
+        assert!(matches!(
+            read(&path),
+            Err(Error::InsecurePermissions { mode: 0o640, .. })
+        ));
     }
 }

@@ -12,7 +12,7 @@ use crate::params::Params;
 use crate::population::{Person, age};
 use crate::recorded::{Recorded, recorded};
 use crate::rng::Rng;
-use crate::sink::{Sink, person_id};
+use crate::sink::{RegionSink as Sink, person_id};
 use crate::uke::{self, Dx, Receipt, Stay, UkeKind};
 use crate::world::{Facility, Region};
 use crate::{Error, Result, stream};

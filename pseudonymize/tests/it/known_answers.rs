@@ -53,10 +53,18 @@ The key needs to be hashed before being used by the HMAC algorithm."
 #[test]
 fn rfc4231_vectors_single() {
     for (case, key, data, want) in rfc4231() {
-        assert_eq!(hex(&HmacSha256::new(&key).mac(&data)), want, "test case {case}");
+        assert_eq!(
+            hex(&HmacSha256::new(&key).mac(&data)),
+            want,
+            "test case {case}"
+        );
         let mut reference = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
         reference.update(&data);
-        assert_eq!(hex(&reference.finalize().into_bytes()), want, "hmac crate, test case {case}");
+        assert_eq!(
+            hex(&reference.finalize().into_bytes()),
+            want,
+            "hmac crate, test case {case}"
+        );
     }
 }
 
@@ -83,13 +91,22 @@ fn link_keys_match_an_independent_computation() {
     let s = store(2);
     let v1 = LinkKeyer::at_version(&s, 1).unwrap();
     let v2 = LinkKeyer::new(&s).unwrap();
-    let person = Identity::new().kana_name("ｻﾄｳ ﾀﾛｳ").birth_date("S55.4.5").sex("男");
+    let person = Identity::new()
+        .kana_name("ｻﾄｳ ﾀﾛｳ")
+        .birth_date("S55.4.5")
+        .sex("男");
     // HMAC(K1, "id4␟サトウタロウ␟19800405␟1")
     let k1 = v1.key(KeyKind::Id4, &person).unwrap();
-    assert_eq!(hex(k1.bytes()), "2fba259f0b6069b728173db45b450618e53990fbb9fc049847f72aa432dc65b3");
+    assert_eq!(
+        hex(k1.bytes()),
+        "2fba259f0b6069b728173db45b450618e53990fbb9fc049847f72aa432dc65b3"
+    );
     // HMAC(K2, "rekey␟id4␟" ‖ k1)
     let k2 = v2.key(KeyKind::Id4, &person).unwrap();
-    assert_eq!(hex(k2.bytes()), "3ed9ef7c47b631a82b0928fbb7ab4078ac9dc1432d70739ac7817b4cf2929fc1");
+    assert_eq!(
+        hex(k2.bytes()),
+        "3ed9ef7c47b631a82b0928fbb7ab4078ac9dc1432d70739ac7817b4cf2929fc1"
+    );
     assert_eq!(k2.version(), 2);
 
     // A 国保 number (6 digits) written full-width: HMAC(K1, "id1␟00138107␟19D0001␟187␟19800405␟2").
@@ -100,7 +117,10 @@ fn link_keys_match_an_independent_computation() {
         .birth_date("昭和55年4月5日")
         .sex("2");
     let k = v1.key(KeyKind::Id1, &kokuho).unwrap();
-    assert_eq!(hex(k.bytes()), "55c0a188a0698928d8cd6a7d7600c260a73b8cec4151d8a460aca70b452a190d");
+    assert_eq!(
+        hex(k.bytes()),
+        "55c0a188a0698928d8cd6a7d7600c260a73b8cec4151d8a460aca70b452a190d"
+    );
 }
 
 #[test]
@@ -109,7 +129,9 @@ fn batch_and_single_agree_on_the_known_answer() {
     let kana = StringArray::from(vec!["さとう　たろう", "ｻﾄｳﾀﾛｳ"]);
     let birth = StringArray::from(vec!["1980-04-05", "3550405"]);
     let sex = StringArray::from(vec!["1", "M"]);
-    let batch = keyer.key_batch(KeyKind::Id4, &[&kana, &birth, &sex]).unwrap();
+    let batch = keyer
+        .key_batch(KeyKind::Id4, &[&kana, &birth, &sex])
+        .unwrap();
     assert!(batch.errors.is_empty());
     for row in 0..2 {
         assert_eq!(

@@ -66,8 +66,16 @@ const TABLE: &[(Field, &str, Want)] = &[
     (Field::InsurerNumber, "138106", Err("check digit")),
     (Field::InsurerNumber, "16130488", Err("check digit")),
     (Field::InsurerNumber, "00000000", Err("all zeros")),
-    (Field::InsurerNumber, "12345", Err("must have 6 to 8 digits")),
-    (Field::InsurerNumber, "061304888", Err("must have 6 to 8 digits")),
+    (
+        Field::InsurerNumber,
+        "12345",
+        Err("must have 6 to 8 digits"),
+    ),
+    (
+        Field::InsurerNumber,
+        "061304888",
+        Err("must have 6 to 8 digits"),
+    ),
     (Field::InsurerNumber, "0613-0488", Err("must be digits")),
     (Field::InsurerNumber, "", Err("empty")),
     // 記号・番号・枝番.
@@ -103,14 +111,26 @@ const TABLE: &[(Field, &str, Want)] = &[
     (Field::BirthDate, "6010101", Err("unknown era")),
     (Field::BirthDate, "19800230", Err("no such day")),
     (Field::BirthDate, "18000101", Err("year out of range")),
-    (Field::BirthDate, "198004", Err("must be YYYYMMDD or GYYMMDD")),
+    (
+        Field::BirthDate,
+        "198004",
+        Err("must be YYYYMMDD or GYYMMDD"),
+    ),
     // Sex and care numbers.
     (Field::Sex, "１", Ok("1")),
     (Field::Sex, "女", Ok("2")),
     (Field::Sex, "9", Err("must be 1 (male) or 2 (female)")),
-    (Field::CareInsuredNumber, "０００１２３４５６７", Ok("0001234567")),
+    (
+        Field::CareInsuredNumber,
+        "０００１２３４５６７",
+        Ok("0001234567"),
+    ),
     (Field::CareInsuredNumber, "H000123456", Ok("H000123456")),
-    (Field::CareInsuredNumber, "000123456", Err("must be 10 digits or letters")),
+    (
+        Field::CareInsuredNumber,
+        "000123456",
+        Err("must be 10 digits or letters"),
+    ),
     (Field::CareInsurerNumber, "１３１０１１", Ok("131011")),
     (Field::CareInsurerNumber, "13101", Err("must be 6 digits")),
 ];
@@ -132,10 +152,16 @@ fn the_table() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("row {i}: {field} {raw:?}: got {got:?}, want {want:?}"));
+            failures.push(format!(
+                "row {i}: {field} {raw:?}: got {got:?}, want {want:?}"
+            ));
         }
         if let Ok(v) = &got {
-            assert_eq!(normalize::normalize(*field, v).as_ref().ok(), Some(v), "row {i} not idempotent");
+            assert_eq!(
+                normalize::normalize(*field, v).as_ref().ok(),
+                Some(v),
+                "row {i} not idempotent"
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -149,7 +175,10 @@ fn errors_never_quote_the_value() {
             if raw.chars().count() >= 3 {
                 assert!(!text.contains(raw), "{text} quotes its value");
             }
-            assert!(text.starts_with(field.name()), "{text} does not name {field}");
+            assert!(
+                text.starts_with(field.name()),
+                "{text} does not name {field}"
+            );
         }
     }
 }
