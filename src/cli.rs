@@ -52,6 +52,9 @@ pub(crate) enum Command {
     /// Generate realistic synthetic source extracts, with the linkage truth kept aside.
     #[command(long_about = crate::synth::LONG_ABOUT)]
     Synth(crate::synth::SynthArgs),
+    /// Ingest source extracts into pseudonymized staging tables, losing nothing.
+    #[command(long_about = crate::ingest::LONG_ABOUT)]
+    Ingest(crate::ingest::IngestArgs),
     /// Manage the link-key file: create it, rotate keys, list versions and fingerprints.
     #[command(long_about = crate::keys::LONG_ABOUT)]
     Keys(crate::keys::KeysArgs),
@@ -62,6 +65,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.global)?;
     match cli.command {
         Command::Synth(args) => crate::synth::run(args, &config, &cli.global),
+        Command::Ingest(args) => crate::ingest::run(args, &config, &cli.global),
         Command::Keys(args) => crate::keys::run(args, &config),
     }
 }

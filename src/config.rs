@@ -14,14 +14,30 @@ use crate::cli::GlobalArgs;
 struct FileConfig {
     /// Root of the zones.
     data_dir: Option<PathBuf>,
+    /// The link-key file (default `<data_dir>/steward/keys.json`).
+    key_file: Option<PathBuf>,
+    /// The staging zone: a folder or an `s3://` URL (default `<data_dir>/steward/staging`).
+    staging: Option<String>,
+    /// Days a job's quarantine is kept (default 30).
+    quarantine_retention_days: Option<u32>,
+    /// Object-store options for `s3://` zones (`aws_endpoint`, `aws_region`, …).
+    storage: std::collections::HashMap<String, String>,
 }
 
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    /// Root of niji's zones: `intake/` (raw extracts and the quarantine during a job),
-    /// `steward/` (keys, link keys, linkage), `lake/` (the analysis tables).
+    /// Root of niji's zones: `intake/` (the quarantine), `steward/` (keys, staging tables with
+    /// link keys, linkage, job manifests), `lake/` (the analysis tables).
     pub(crate) data_dir: PathBuf,
+    /// The link-key file.
+    pub(crate) key_file: PathBuf,
+    /// The staging zone's location (a folder or URL).
+    pub(crate) staging: String,
+    /// Days a job's quarantine is kept.
+    pub(crate) quarantine_retention_days: u32,
+    /// Object-store options for URL zones.
+    pub(crate) storage: std::collections::HashMap<String, String>,
 }
 
 impl Config {
@@ -38,7 +54,16 @@ impl Config {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("niji-data"));
-        Ok(Config { data_dir })
+        let steward = data_dir.join("steward");
+        Ok(Config {
+            key_file: file.key_file.unwrap_or_else(|| steward.join("keys.json")),
+            staging: file
+                .staging
+                .unwrap_or_else(|| steward.join("staging").display().to_string()),
+            quarantine_retention_days: file.quarantine_retention_days.unwrap_or(30),
+            storage: file.storage,
+            data_dir,
+        })
     }
 }
 
@@ -76,6 +101,9 @@ mod tests {
         std::fs::write(&file, "data_dir = \"/srv/niji\"\n").unwrap();
         let c = Config::load(&global(Some(file.clone()), None)).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/srv/niji"));
+        assert_eq!(c.key_file, PathBuf::from("/srv/niji/steward/keys.json"));
+        assert_eq!(c.staging, "/srv/niji/steward/staging");
+        assert_eq!(c.quarantine_retention_days, 30);
         let c = Config::load(&global(Some(file), Some("/tmp/x".into()))).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
     }

@@ -46,13 +46,9 @@ pub(crate) enum KeysAction {
 
 /// Runs `niji keys`.
 pub(crate) fn run(args: KeysArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let path = args.key_file.unwrap_or_else(|| default_path(config));
+    let path = args.key_file.unwrap_or_else(|| config.key_file.clone());
     execute(&args.action, &path, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn default_path(config: &Config) -> PathBuf {
-    config.data_dir.join("steward").join("keys.json")
 }
 
 fn execute(action: &KeysAction, path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -108,7 +104,7 @@ fn execute(action: &KeysAction, path: &Path, out: &mut dyn Write) -> anyhow::Res
     Ok(())
 }
 
-fn open(path: &Path) -> anyhow::Result<LocalKeyFile> {
+pub(crate) fn open(path: &Path) -> anyhow::Result<LocalKeyFile> {
     match LocalKeyFile::open(path) {
         Ok(file) => Ok(file),
         Err(e @ niji_pseudonymize::Error::KeyFileMissing { .. }) => {
@@ -134,10 +130,7 @@ mod tests {
     #[test]
     fn init_rotate_list() {
         let dir = tempfile::tempdir().unwrap();
-        let path = default_path(&Config {
-            data_dir: dir.path().to_owned(),
-        });
-        assert!(path.ends_with("steward/keys.json"));
+        let path = dir.path().join("steward").join("keys.json");
 
         let text = run_to_string(KeysAction::Init, &path).unwrap();
         assert!(text.contains("key version 1"), "{text}");

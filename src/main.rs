@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod cli;
 mod config;
+mod ingest;
 mod keys;
 mod progress;
 mod synth;
@@ -24,6 +25,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The async runtime for the commands that need one (Delta Lake I/O, the server).
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -31,10 +39,13 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The Delta kernel logs at error level when it probes for a table that does not exist yet,
+    // which niji does on purpose before creating one: its errors reach niji as values anyway.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},buoyant_kernel=off")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_target(verbose > 0)
         .init();
 }
