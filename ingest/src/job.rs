@@ -6,7 +6,7 @@
 //! the job goes but stay invisible until the job commits ([`niji_lake::commit_all`]); a job that
 //! fails aborts them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use niji_core::Source;
 use niji_lake::{CommitInfo, Prepared, TableWriter, ZoneRoot};
 use niji_pseudonymize::{LinkKeyer, RULESET_VERSION};
 use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
 
 use crate::detect::{self, Format, Input};
 use crate::keys::key_unit;
@@ -96,22 +97,33 @@ fn sha256_file(path: &Path) -> Result<(String, u64)> {
     Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), n_total))
 }
 
-/// One file's staged rows and accounting, kept apart until the file is read to the end.
-struct FileWork<'a> {
-    keyer: &'a LinkKeyer,
-    job_id: &'a str,
-    recorded: &'a str,
+/// A file being parsed on a blocking thread.
+type Parsing = JoinHandle<Result<FileWork>>;
+
+/// What goes to the quarantine: a unit's (or record's) bytes and its quarantined records.
+struct Pending {
+    raw: Vec<u8>,
+    records: Vec<(String, u64, &'static str)>,
+    issues: Vec<Issue>,
+}
+
+/// One file's staged rows, accounting and quarantine, kept apart until the file is read to the
+/// end: a file that fails half-way leaves nothing behind.
+struct FileWork {
+    keyer: LinkKeyer,
+    job_id: String,
+    recorded: String,
     file_id: String,
     staging: Staging,
     counts: Counts,
     issues: Vec<Issue>,
     units_landed: u64,
     units_quarantined: u64,
-    quarantine: &'a mut Quarantine,
+    quarantine: Vec<Pending>,
 }
 
-impl FileWork<'_> {
-    fn unit(&mut self, unit: Unit) -> Result<()> {
+impl FileWork {
+    fn unit(&mut self, unit: Unit) {
         for m in &unit.marks {
             self.counts.read(&m.record);
         }
@@ -124,18 +136,16 @@ impl FileWork<'_> {
             for (record, _, _) in &records {
                 self.counts.quarantined(record, 1);
             }
-            self.quarantine.put(
-                self.recorded,
-                &self.file_id,
-                &unit.raw,
-                &records,
-                &unit.issues,
-            )?;
             self.units_quarantined += 1;
-            self.issues.extend(unit.issues);
-            return Ok(());
+            self.issues.extend(unit.issues.iter().cloned());
+            self.quarantine.push(Pending {
+                raw: unit.raw,
+                records,
+                issues: unit.issues,
+            });
+            return;
         }
-        let keyed = key_unit(self.keyer, &unit);
+        let keyed = key_unit(&self.keyer, &unit);
         let mut q: Vec<(String, u64, &'static str)> = Vec::new();
         for m in &unit.marks {
             match m.quarantined {
@@ -146,8 +156,6 @@ impl FileWork<'_> {
                 None => self.counts.landed(&m.record, 1),
             }
         }
-        self.quarantine
-            .put(self.recorded, &self.file_id, &unit.raw, &q, &unit.issues)?;
         let mut flags: Vec<&str> = unit
             .issues
             .iter()
@@ -158,18 +166,24 @@ impl FileWork<'_> {
         flags.sort_unstable();
         flags.dedup();
         let prov = Provenance {
-            job_id: self.job_id,
-            file: self.recorded,
+            job_id: &self.job_id,
+            file: &self.recorded,
             file_id: &self.file_id,
         };
         self.staging.push(&unit, &keyed, &prov, &flags.join(","));
         self.units_landed += 1;
+        if !q.is_empty() {
+            self.quarantine.push(Pending {
+                raw: unit.raw,
+                records: q,
+                issues: unit.issues.clone(),
+            });
+        }
         self.issues.extend(unit.issues);
         self.issues.extend(keyed.issues);
-        Ok(())
     }
 
-    fn file_records(&mut self, fr: FileRecords) -> Result<()> {
+    fn file_records(&mut self, fr: FileRecords) {
         for m in &fr.marks {
             self.counts.read(&m.record);
             match m.quarantined {
@@ -179,26 +193,23 @@ impl FileWork<'_> {
                         .raw
                         .iter()
                         .find(|(l, _)| *l == m.line)
-                        .map(|(_, b)| b.as_slice())
+                        .map(|(_, b)| b.clone())
                         .unwrap_or_default();
-                    self.quarantine.put(
-                        self.recorded,
-                        &self.file_id,
+                    self.quarantine.push(Pending {
                         raw,
-                        &[(m.record.clone(), m.line, code)],
-                        &fr.issues,
-                    )?;
+                        records: vec![(m.record.clone(), m.line, code)],
+                        issues: fr.issues.clone(),
+                    });
                 }
                 None => self.counts.landed(&m.record, 1),
             }
         }
         self.issues.extend(fr.issues);
-        Ok(())
     }
 }
 
 /// Parses one file into `work`. I/O errors end the file.
-fn parse_file(format: Format, input: &Input, work: &mut FileWork<'_>) -> Result<()> {
+fn parse_file(format: Format, input: &Input, work: &mut FileWork) -> Result<()> {
     let file = FileRef {
         path: input.recorded.as_str().into(),
     };
@@ -207,11 +218,8 @@ fn parse_file(format: Format, input: &Input, work: &mut FileWork<'_>) -> Result<
             .map(|f| BufReader::with_capacity(1 << 16, f))
             .map_err(|e| Error::io(&input.path, e))
     };
-    let mut failure: Option<Error> = None;
     let mut emit = |u: Unit| -> Result<()> {
-        if let Err(e) = work.unit(u) {
-            failure.get_or_insert(e);
-        }
+        work.unit(u);
         Ok(())
     };
     let fr = match format {
@@ -229,10 +237,8 @@ fn parse_file(format: Format, input: &Input, work: &mut FileWork<'_>) -> Result<
             parsed.file
         }
     };
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    work.file_records(fr)
+    work.file_records(fr);
+    Ok(())
 }
 
 struct Writers {
@@ -283,6 +289,132 @@ async fn remove_file_rows(staging: &ZoneRoot, file_id: &str, info: &CommitInfo) 
         niji_lake::delete_where(&uri, &predicate, info).await?;
     }
     Ok(())
+}
+
+/// Decides what to do with one input: a report already complete (unreadable, not a source
+/// file, of another source, already ingested), or a file to parse with its format and id.
+fn plan(
+    opts: &JobOptions,
+    ingested: &HashMap<String, String>,
+    input: &Input,
+    hashed: Result<(String, u64)>,
+) -> (InputReport, Option<(Format, String)>) {
+    let mut report = InputReport {
+        path: input.recorded.clone(),
+        sha256: String::new(),
+        bytes: 0,
+        source: None,
+        status: FileStatus::Ingested,
+        counts: BTreeMap::new(),
+        units_landed: 0,
+        units_quarantined: 0,
+        issue_counts: BTreeMap::new(),
+        issues: Vec::new(),
+    };
+    let unreadable = |mut report: InputReport, reason: String| {
+        report.status = FileStatus::Unreadable { reason };
+        (report, None)
+    };
+    let (sha, bytes) = match hashed {
+        Ok(h) => h,
+        Err(e) => return unreadable(report, e.to_string()),
+    };
+    report.sha256.clone_from(&sha);
+    report.bytes = bytes;
+    let format = match detect::detect(&input.path) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            report.status = FileStatus::NotSource;
+            return (report, None);
+        }
+        Err(e) => return unreadable(report, e.to_string()),
+    };
+    report.source = Some(format.source().name().to_string());
+    if let Some(want) = opts.source
+        && want != format.source()
+    {
+        return unreadable(
+            report,
+            format!("the file is {} data, not {want}", format.source()),
+        );
+    }
+    if let Some(by) = ingested.get(&sha)
+        && !opts.force
+    {
+        tracing::info!(file = %input.recorded, job = %by, "already ingested; skipped (use --force to replace)");
+        report.status = FileStatus::Skipped { by_job: by.clone() };
+        return (report, None);
+    }
+    (report, Some((format, sha[..16].to_string())))
+}
+
+/// Completes one input in order: its quarantine, its rows to the table writers, its report.
+async fn finish(
+    mut report: InputReport,
+    handle: Option<Parsing>,
+    writers: &mut Writers,
+    quarantine: &mut Quarantine,
+    opts: &JobOptions,
+    totals: &mut Counts,
+    records_read: &mut u64,
+) -> Result<InputReport> {
+    let Some(handle) = handle else {
+        return Ok(report);
+    };
+    let work = match handle.await {
+        Ok(Ok(work)) => work,
+        Ok(Err(e)) => {
+            report.status = FileStatus::Unreadable {
+                reason: e.to_string(),
+            };
+            return Ok(report);
+        }
+        Err(e) => {
+            report.status = FileStatus::Unreadable {
+                reason: format!("the parser stopped: {e}"),
+            };
+            return Ok(report);
+        }
+    };
+    let FileWork {
+        staging,
+        counts,
+        issues,
+        units_landed,
+        units_quarantined,
+        quarantine: pending,
+        recorded,
+        file_id,
+        ..
+    } = work;
+    for p in &pending {
+        quarantine.put(&recorded, &file_id, &p.raw, &p.records, &p.issues)?;
+    }
+    if let Err(e) = writers.write(&opts.staging, staging).await {
+        std::mem::replace(
+            writers,
+            Writers {
+                open: BTreeMap::new(),
+            },
+        )
+        .abort()
+        .await;
+        return Err(e);
+    }
+    *records_read += counts.total().read;
+    totals.merge(&counts);
+    report.counts = tally_rows(&counts);
+    report.units_landed = units_landed;
+    report.units_quarantined = units_quarantined;
+    for i in &issues {
+        *report.issue_counts.entry(i.code.to_string()).or_default() += 1;
+    }
+    report.issues = issues
+        .iter()
+        .take(MAX_LISTED_ISSUES)
+        .map(IssueRow::from)
+        .collect();
+    Ok(report)
 }
 
 /// Runs an ingest job over `paths`.
@@ -337,116 +469,62 @@ pub async fn run(
     let mut reports = Vec::with_capacity(inputs.len());
     let mut totals = Counts::default();
     let mut records_read = 0u64;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Files are parsed on blocking threads, a few ahead, and finished here in input order.
+    let mut queue: VecDeque<(InputReport, u64, Option<Parsing>)> = VecDeque::new();
     let t = Instant::now();
     for (input, hashed) in inputs.iter().zip(planned) {
-        let mut report = InputReport {
-            path: input.recorded.clone(),
-            sha256: String::new(),
-            bytes: 0,
-            source: None,
-            status: FileStatus::Ingested,
-            counts: BTreeMap::new(),
-            units_landed: 0,
-            units_quarantined: 0,
-            issue_counts: BTreeMap::new(),
-            issues: Vec::new(),
-        };
-        let (sha, bytes) = match hashed {
-            Ok(h) => h,
-            Err(e) => {
-                report.status = FileStatus::Unreadable {
-                    reason: e.to_string(),
-                };
-                reports.push(report);
-                continue;
-            }
-        };
-        report.sha256.clone_from(&sha);
-        report.bytes = bytes;
-        let format = match detect::detect(&input.path) {
-            Ok(Some(f)) => f,
-            Ok(None) => {
-                report.status = FileStatus::NotSource;
-                reports.push(report);
-                continue;
-            }
-            Err(e) => {
-                report.status = FileStatus::Unreadable {
-                    reason: e.to_string(),
-                };
-                reports.push(report);
-                continue;
-            }
-        };
-        report.source = Some(format.source().name().to_string());
-        if let Some(want) = opts.source
-            && want != format.source()
-        {
-            report.status = FileStatus::Unreadable {
-                reason: format!("the file is {} data, not {want}", format.source()),
+        let (report, task) = plan(opts, &ingested, input, hashed);
+        let bytes = report.bytes;
+        let handle = task.map(|(format, file_id)| {
+            let mut work = FileWork {
+                keyer: keyer.clone(),
+                job_id: job.clone(),
+                recorded: input.recorded.clone(),
+                file_id,
+                staging: Staging::default(),
+                counts: Counts::default(),
+                issues: Vec::new(),
+                units_landed: 0,
+                units_quarantined: 0,
+                quarantine: Vec::new(),
             };
-            reports.push(report);
-            continue;
-        }
-        let file_id = sha[..16].to_string();
-        if let Some(by) = ingested.get(&sha)
-            && !opts.force
-        {
-            tracing::info!(file = %input.recorded, job = %by, "already ingested; skipped (use --force to replace)");
-            report.status = FileStatus::Skipped { by_job: by.clone() };
+            let input = input.clone();
+            tokio::task::spawn_blocking(move || {
+                parse_file(format, &input, &mut work).map(|()| work)
+            })
+        });
+        queue.push_back((report, bytes, handle));
+        while queue.len() > workers * 2 {
+            let (report, bytes, handle) = queue.pop_front().expect("not empty");
+            let report = finish(
+                report,
+                handle,
+                &mut writers,
+                &mut quarantine,
+                opts,
+                &mut totals,
+                &mut records_read,
+            )
+            .await?;
             reports.push(report);
             progress(Progress::File {
                 bytes,
                 records: records_read,
             });
-            continue;
         }
-        let mut work = FileWork {
-            keyer,
-            job_id: &job,
-            recorded: &input.recorded,
-            file_id,
-            staging: Staging::default(),
-            counts: Counts::default(),
-            issues: Vec::new(),
-            units_landed: 0,
-            units_quarantined: 0,
-            quarantine: &mut quarantine,
-        };
-        match parse_file(format, input, &mut work) {
-            Ok(()) => {
-                let FileWork {
-                    staging,
-                    counts,
-                    issues,
-                    units_landed,
-                    units_quarantined,
-                    ..
-                } = work;
-                if let Err(e) = writers.write(&opts.staging, staging).await {
-                    writers.abort().await;
-                    return Err(e);
-                }
-                records_read += counts.total().read;
-                totals.merge(&counts);
-                report.counts = tally_rows(&counts);
-                report.units_landed = units_landed;
-                report.units_quarantined = units_quarantined;
-                for i in &issues {
-                    *report.issue_counts.entry(i.code.to_string()).or_default() += 1;
-                }
-                report.issues = issues
-                    .iter()
-                    .take(MAX_LISTED_ISSUES)
-                    .map(IssueRow::from)
-                    .collect();
-            }
-            Err(e) => {
-                report.status = FileStatus::Unreadable {
-                    reason: e.to_string(),
-                }
-            }
-        }
+    }
+    while let Some((report, bytes, handle)) = queue.pop_front() {
+        let report = finish(
+            report,
+            handle,
+            &mut writers,
+            &mut quarantine,
+            opts,
+            &mut totals,
+            &mut records_read,
+        )
+        .await?;
         reports.push(report);
         progress(Progress::File {
             bytes,
