@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// Manage the link-key file: create it, rotate keys, list versions and fingerprints.
     #[command(long_about = crate::keys::LONG_ABOUT)]
     Keys(crate::keys::KeysArgs),
+    /// Link the staged records into persons with stable ids; optionally score against a truth.
+    #[command(long_about = crate::link::LONG_ABOUT)]
+    Link(crate::link::LinkArgs),
 }
 
 /// Runs the parsed command line.
@@ -67,6 +70,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => crate::synth::run(args, &config, &cli.global),
         Command::Ingest(args) => crate::ingest::run(args, &config, &cli.global),
         Command::Keys(args) => crate::keys::run(args, &config),
+        Command::Link(args) => crate::link::run(args, &config, &cli.global),
     }
 }
 

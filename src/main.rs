@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod ingest;
 mod keys;
+mod link;
 mod progress;
 mod synth;
 

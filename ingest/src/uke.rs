@@ -178,7 +178,7 @@ pub fn parse(
             break;
         }
         line_no += 1;
-        let raw = buf.clone();
+        let raw: &[u8] = &buf;
         let mut bytes: &[u8] = &buf;
         if let Some(b) = bytes.strip_suffix(b"\n") {
             bytes = b;
@@ -207,14 +207,14 @@ pub fn parse(
                 &mut st,
                 &tag,
                 line_no,
-                &raw,
+                raw,
                 "UKE_BAD_ENCODING",
                 "bytes that are not valid CP932",
             );
             continue;
         }
         let fields: Vec<&str> = text.split(',').collect();
-        record(&mut st, &fields, line_no, &raw, emit)?;
+        record(&mut st, &fields, line_no, raw, emit)?;
     }
     st.close(emit)?;
     if !st.trailer_seen {

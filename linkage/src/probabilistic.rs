@@ -1,0 +1,466 @@
+//! The probabilistic stage: Fellegi–Sunter scoring of candidate pairs of clusters, with m and u
+//! estimated by EM, over comparison fields that exist in pseudonymized data.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::cluster::{Cluster, UnionFind};
+use crate::deterministic::{Rule, ordered};
+use crate::record::{CARE, ID1, ID2, ID4, ID5, NO_BIRTH, RecordSet};
+
+/// Comparison fields and their number of levels. Level 0 is always the strongest agreement.
+pub const FIELDS: [(&str, &[&str]); 9] = [
+    ("id1", &["agree", "disagree", "missing"]),
+    ("id2", &["agree", "disagree", "missing"]),
+    ("id4", &["agree", "disagree", "missing"]),
+    ("id5", &["agree", "disagree", "missing"]),
+    ("care_key", &["agree", "disagree", "missing"]),
+    (
+        "birth_date",
+        &[
+            "exact",
+            "year_month",
+            "one_digit_or_transposed",
+            "other",
+            "missing",
+        ],
+    ),
+    ("insurer_prefecture", &["agree", "disagree", "missing"]),
+    ("facility", &["shared", "none_shared"]),
+    ("time", &["overlap", "adjacent", "apart"]),
+];
+const NF: usize = FIELDS.len();
+
+/// Settings of the stage.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    /// Pairs whose match weight (log2 of the posterior odds) reaches this are linked.
+    pub threshold: f64,
+    /// EM iterations.
+    pub iterations: usize,
+    /// Blocks with more clusters than this are skipped (they carry no information).
+    pub max_block: usize,
+    /// Months between two clusters' spans that still count as adjacent.
+    pub adjacent_months: u32,
+    /// Random pairs of clusters drawn to estimate u.
+    pub u_samples: usize,
+    /// Weight (in pairs) of the prior m in the EM updates.
+    pub prior_weight: f64,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        ScoreOptions {
+            threshold: 12.0,
+            iterations: 30,
+            max_block: 200,
+            adjacent_months: 6,
+            u_samples: 200_000,
+            prior_weight: 5.0,
+        }
+    }
+}
+
+/// The fitted model and what the stage did.
+#[derive(Debug, Clone, Default)]
+pub struct ScoreStats {
+    /// Candidate pairs compared.
+    pub pairs: u64,
+    /// Pairs at or above the threshold.
+    pub accepted: u64,
+    /// Accepted pairs a guard refused at merge time.
+    pub blocked: u64,
+    /// Merges made.
+    pub merges: u64,
+    /// Care-only clusters joined to the one medical cluster of their birth date.
+    pub unique_birth: u64,
+    /// The prior share of matches among candidates.
+    pub lambda: f64,
+    /// m and u per field and level.
+    pub m: Vec<Vec<f64>>,
+    pub u: Vec<Vec<f64>>,
+}
+
+type Pattern = [u8; NF];
+
+fn ymd(days: i32) -> Option<(i32, u32, u32)> {
+    let d = NaiveDate::from_ymd_opt(1970, 1, 1)?
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))?;
+    Some((d.year(), d.month(), d.day()))
+}
+
+/// Birth date level of two dates (days since the epoch).
+pub(crate) fn birth_level(a: i32, b: i32) -> u8 {
+    if a == NO_BIRTH || b == NO_BIRTH {
+        return 4;
+    }
+    if a == b {
+        return 0;
+    }
+    let (Some(x), Some(y)) = (ymd(a), ymd(b)) else {
+        return 3;
+    };
+    if x.0 == y.0 && x.1 == y.1 {
+        return 1;
+    }
+    let dx = format!("{:04}{:02}{:02}", x.0, x.1, x.2).into_bytes();
+    let dy = format!("{:04}{:02}{:02}", y.0, y.1, y.2).into_bytes();
+    let diff: Vec<usize> = (0..8).filter(|&i| dx[i] != dy[i]).collect();
+    let near = match diff.as_slice() {
+        [_] => true,
+        [i, j] => *j == i + 1 && dx[*i] == dy[*j] && dx[*j] == dy[*i],
+        _ => false,
+    };
+    if near { 2 } else { 3 }
+}
+
+fn key_level(a: &Cluster, b: &Cluster, kind: usize) -> u8 {
+    let mut has_a = false;
+    let mut has_b = false;
+    for &(k, key) in &a.keys {
+        if k as usize == kind {
+            has_a = true;
+            if b.has_key(kind, key) {
+                return 0;
+            }
+        }
+    }
+    for &(k, _) in &b.keys {
+        has_b |= k as usize == kind;
+    }
+    if has_a && has_b { 1 } else { 2 }
+}
+
+fn compare(a: &Cluster, b: &Cluster, opts: &ScoreOptions) -> Pattern {
+    let mut p = [0u8; NF];
+    for (kind, slot) in p.iter_mut().take(5).enumerate() {
+        *slot = key_level(a, b, kind);
+    }
+    p[5] = birth_level(a.birth, b.birth);
+    p[6] = if a.prefectures.is_empty() || b.prefectures.is_empty() {
+        2
+    } else if a.prefectures.iter().any(|x| b.prefectures.contains(x)) {
+        0
+    } else {
+        1
+    };
+    p[7] = u8::from(!a.facilities.iter().any(|f| b.facilities.contains(f)));
+    p[8] = if a.first <= b.last && b.first <= a.last {
+        0
+    } else {
+        let gap = a.first.max(b.first) - a.last.min(b.last);
+        if gap <= opts.adjacent_months { 1 } else { 2 }
+    };
+    p
+}
+
+/// Candidate pairs of roots from the three blocking rules.
+fn block(
+    uf: &mut UnionFind,
+    guarded: &HashSet<(u32, u32)>,
+    opts: &ScoreOptions,
+) -> Vec<(u32, u32)> {
+    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    // (a) shared keys whose merge a guard (or an ambiguity) blocked.
+    for &(a, b) in guarded {
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra != rb {
+            pairs.insert(ordered(ra, rb));
+        }
+    }
+    let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
+    // (b) exact birth date and sex; (c) birth year-month, sex and a shared facility.
+    let mut by_birth: HashMap<(i32, u8), Vec<u32>> = HashMap::new();
+    let mut by_month: HashMap<(i32, u32, u8, u32), Vec<u32>> = HashMap::new();
+    for &r in &roots {
+        let c = uf.cluster(r);
+        if c.birth == NO_BIRTH {
+            continue;
+        }
+        by_birth.entry((c.birth, c.sex)).or_default().push(r);
+        if let Some((y, m, _)) = ymd(c.birth) {
+            for &f in &c.facilities {
+                by_month.entry((y, m, c.sex, f)).or_default().push(r);
+            }
+        }
+    }
+    for block in by_birth.values().chain(by_month.values()) {
+        if block.len() < 2 || block.len() > opts.max_block {
+            continue;
+        }
+        for (i, &a) in block.iter().enumerate() {
+            for &b in &block[i + 1..] {
+                pairs.insert(ordered(a, b));
+            }
+        }
+    }
+    let mut v: Vec<(u32, u32)> = pairs.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// u: level frequencies over random pairs of clusters born in the same year-month with the same
+/// sex (almost all non-matches). Candidates come from blocks on the birth date, so u must be
+/// conditioned the same way, or agreement on the birth month would look like strong evidence.
+fn estimate_u(roots: &[u32], uf: &UnionFind, opts: &ScoreOptions) -> Vec<Vec<f64>> {
+    let mut u: Vec<Vec<f64>> = FIELDS
+        .iter()
+        .map(|(_, levels)| vec![1.0; levels.len()])
+        .collect();
+    let mut groups: HashMap<(i32, u32, u8), Vec<u32>> = HashMap::new();
+    for &r in roots {
+        let c = uf.cluster(r);
+        if let Some((y, m, _)) = ymd(c.birth).filter(|_| c.birth != NO_BIRTH) {
+            groups.entry((y, m, c.sex)).or_default().push(r);
+        }
+    }
+    let members: Vec<&Vec<u32>> = groups.values().filter(|g| g.len() > 1).collect();
+    let weights: Vec<usize> = members.iter().map(|g| g.len()).collect();
+    let total: usize = weights.iter().sum();
+    if total == 0 {
+        return u.into_iter().map(normalized).collect();
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // Cumulative sizes: a group is drawn in proportion to its size.
+    let mut cumulative = Vec::with_capacity(weights.len());
+    let mut acc = 0;
+    for w in &weights {
+        acc += w;
+        cumulative.push(acc);
+    }
+    for _ in 0..opts.u_samples {
+        let pick = (next() % total as u64) as usize;
+        let g = members[cumulative.partition_point(|&c| c <= pick)];
+        let n = g.len() as u64;
+        let (a, b) = (g[(next() % n) as usize], g[(next() % n) as usize]);
+        if a == b {
+            continue;
+        }
+        let p = compare(uf.cluster(a), uf.cluster(b), opts);
+        for f in KEY_FIELDS..NF {
+            u[f][p[f] as usize] += 1.0;
+        }
+        // Link keys: over random pairs of the whole population, where a shared key is as rare
+        // as it is between two persons (small same-month groups hold too many fragments of one
+        // person to estimate it).
+        let n = roots.len() as u64;
+        let (a, b) = (roots[(next() % n) as usize], roots[(next() % n) as usize]);
+        if a != b {
+            let p = compare(uf.cluster(a), uf.cluster(b), opts);
+            for f in 0..KEY_FIELDS {
+                u[f][p[f] as usize] += 1.0;
+            }
+        }
+    }
+    u.into_iter().map(normalized).collect()
+}
+
+/// The first fields are the link keys.
+const KEY_FIELDS: usize = 5;
+
+fn normalized(mut v: Vec<f64>) -> Vec<f64> {
+    let s: f64 = v.iter().sum();
+    v.iter_mut().for_each(|x| *x /= s);
+    v
+}
+
+/// Prior m per field (also the Dirichlet pseudo-counts of the EM updates).
+fn prior_m() -> Vec<Vec<f64>> {
+    vec![
+        vec![0.6, 0.2, 0.2],
+        vec![0.6, 0.2, 0.2],
+        vec![0.6, 0.2, 0.2],
+        vec![0.6, 0.2, 0.2],
+        vec![0.6, 0.2, 0.2],
+        vec![0.85, 0.03, 0.1, 0.01, 0.01],
+        vec![0.8, 0.1, 0.1],
+        vec![0.7, 0.3],
+        vec![0.5, 0.4, 0.1],
+    ]
+}
+
+/// Estimates m and λ by EM over the pattern counts, u held fixed.
+fn em(
+    patterns: &HashMap<Pattern, u64>,
+    u: &[Vec<f64>],
+    opts: &ScoreOptions,
+) -> (Vec<Vec<f64>>, f64) {
+    let prior = prior_m();
+    let mut m = prior.clone();
+    let mut lambda = 0.1;
+    for _ in 0..opts.iterations {
+        let mut mm: Vec<Vec<f64>> = prior
+            .iter()
+            .map(|v| v.iter().map(|x| x * opts.prior_weight).collect())
+            .collect();
+        let (mut gm, mut total) = (0.0, 0.0);
+        for (p, &n) in patterns {
+            let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+            for f in 0..NF {
+                pm *= m[f][p[f] as usize];
+                pu *= u[f][p[f] as usize];
+            }
+            let g = pm / (pm + pu).max(f64::MIN_POSITIVE);
+            let n = n as f64;
+            gm += g * n;
+            total += n;
+            for f in 0..NF {
+                mm[f][p[f] as usize] += g * n;
+            }
+        }
+        m = mm.into_iter().map(normalized).collect();
+        lambda = (gm / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6);
+    }
+    (m, lambda)
+}
+
+/// The level that means "missing on one side" per field (it weighs nothing).
+fn is_missing(f: usize, level: u8) -> bool {
+    FIELDS[f].1.get(level as usize) == Some(&"missing")
+}
+
+/// The match weight: log2 of m/u summed over the fields that are present on both sides. The
+/// prior λ is left out, so the threshold means the same across runs.
+fn weight(p: &Pattern, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
+    (0..NF)
+        .filter(|&f| !is_missing(f, p[f]))
+        .map(|f| (m[f][p[f] as usize] / u[f][p[f] as usize]).log2())
+        .sum()
+}
+
+/// Runs the stage: scores candidates, then merges accepted pairs by decreasing weight under the
+/// hard guards. `rules`/`weights` are set for the signatures that join by score.
+pub(crate) fn run(
+    _set: &RecordSet,
+    uf: &mut UnionFind,
+    guarded: &HashSet<(u32, u32)>,
+    rules: &mut [Rule],
+    weights: &mut [f32],
+    opts: &ScoreOptions,
+) -> ScoreStats {
+    let pairs = block(uf, guarded, opts);
+    let mut scored: Vec<(Pattern, u32, u32)> = Vec::with_capacity(pairs.len());
+    let mut patterns: HashMap<Pattern, u64> = HashMap::new();
+    for &(a, b) in &pairs {
+        let (ca, cb) = (uf.cluster(a), uf.cluster(b));
+        // Hard guards first: such pairs are not candidates at all.
+        if ca.conflict(cb, false, true).is_some() {
+            continue;
+        }
+        let p = compare(ca, cb, opts);
+        *patterns.entry(p).or_default() += 1;
+        scored.push((p, a, b));
+    }
+    let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
+    let u = estimate_u(&roots, uf, opts);
+    let (m, lambda) = em(&patterns, &u, opts);
+    let mut stats = ScoreStats {
+        pairs: scored.len() as u64,
+        lambda,
+        ..Default::default()
+    };
+    let mut accepted: Vec<(f64, u32, u32)> = scored
+        .iter()
+        .map(|(p, a, b)| (weight(p, &m, &u), *a, *b))
+        .filter(|(w, _, _)| *w >= opts.threshold)
+        .collect();
+    accepted.sort_by(|x, y| y.0.total_cmp(&x.0));
+    stats.accepted = accepted.len() as u64;
+    for (w, a, b) in accepted {
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra == rb {
+            continue;
+        }
+        if uf.conflict(ra, rb, false, true).is_some() {
+            stats.blocked += 1;
+            continue;
+        }
+        // The smaller side is the one that joins by score.
+        let joining = if uf.cluster(ra).records >= uf.cluster(rb).records {
+            b
+        } else {
+            a
+        };
+        rules[joining as usize] = Rule::Score;
+        weights[joining as usize] = w as f32;
+        uf.union_roots(ra, rb);
+        stats.merges += 1;
+    }
+    stats.unique_birth = unique_birth(uf, rules);
+    stats.m = m;
+    stats.u = u;
+    stats
+}
+
+/// Care claims without the medical insured number only carry the care key: such a cluster
+/// joins the one medical cluster of the same birth date and sex that is active at the same
+/// time, when there is exactly one.
+fn unique_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
+    let medical = |c: &Cluster| {
+        c.keys
+            .iter()
+            .any(|&(k, _)| matches!(k as usize, ID1 | ID2 | ID4 | ID5))
+    };
+    let mut groups: HashMap<(i32, u8), (Vec<u32>, Vec<u32>)> = HashMap::new();
+    for s in 0..uf.len() as u32 {
+        if uf.find(s) != s {
+            continue;
+        }
+        let c = uf.cluster(s);
+        if c.birth == NO_BIRTH {
+            continue;
+        }
+        let g = groups.entry((c.birth, c.sex)).or_default();
+        if medical(c) {
+            g.1.push(s);
+        } else if c.has_kind(CARE) {
+            g.0.push(s);
+        }
+    }
+    let mut merges = 0;
+    let mut keys: Vec<(i32, u8)> = groups.keys().copied().collect();
+    keys.sort_unstable();
+    for k in keys {
+        let (care, med) = &groups[&k];
+        let ([c], [m]) = (care.as_slice(), med.as_slice()) else {
+            continue;
+        };
+        let (cc, mc) = (uf.cluster(*c), uf.cluster(*m));
+        let overlap = cc.first <= mc.last + 1 && mc.first <= cc.last + 1;
+        if overlap && cc.conflict(mc, true, true).is_none() {
+            rules[*c as usize] = Rule::UniqueBirth;
+            uf.union_roots(*c, *m);
+            merges += 1;
+        }
+    }
+    merges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(y: i32, m: u32, d: u32) -> i32 {
+        (NaiveDate::from_ymd_opt(y, m, d).unwrap() - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32
+    }
+
+    #[test]
+    fn birth_levels() {
+        let a = days(1980, 3, 12);
+        assert_eq!(birth_level(a, a), 0);
+        assert_eq!(birth_level(a, days(1980, 3, 28)), 1);
+        assert_eq!(birth_level(a, days(1980, 3, 21)), 1);
+        assert_eq!(birth_level(a, days(1908, 3, 12)), 2);
+        assert_eq!(birth_level(a, days(1981, 3, 12)), 2);
+        assert_eq!(birth_level(a, days(1975, 6, 1)), 3);
+        assert_eq!(birth_level(a, NO_BIRTH), 4);
+    }
+}

@@ -1,0 +1,301 @@
+//! Input records in compact form: link keys and strings interned to `u32` ids, and records
+//! with the same identity collapsed into signatures.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use niji_core::Source;
+
+use crate::{Error, Result};
+
+/// Link-key kinds, in the order of [`RecordIn::keys`].
+pub const KEY_KINDS: [&str; 5] = ["id1", "id2", "id4", "id5", "care_key"];
+/// Index of each kind in [`RecordIn::keys`].
+pub(crate) const ID1: usize = 0;
+pub(crate) const ID2: usize = 1;
+pub(crate) const ID4: usize = 2;
+pub(crate) const ID5: usize = 3;
+pub(crate) const CARE: usize = 4;
+
+/// No value (null key, unknown facility, unknown insurer…).
+pub(crate) const NONE: u32 = 0;
+/// Unknown birth date.
+pub(crate) const NO_BIRTH: i32 = i32::MIN;
+
+/// One unit row of a staging unit table, borrowed.
+#[derive(Clone, Copy)]
+pub struct RecordIn<'a> {
+    pub record_id: &'a str,
+    pub source: Source,
+    /// Service month as `year * 12 + (month - 1)`.
+    pub month: u32,
+    pub facility: Option<&'a str>,
+    /// 1 male, 2 female, 0 unknown.
+    pub sex: u8,
+    /// Days since 1970-01-01.
+    pub birth: Option<i32>,
+    /// 保険者番号, zero-padded to 8 digits.
+    pub insurer: Option<&'a str>,
+    /// id1, id2, id4, id5, care_key.
+    pub keys: [Option<&'a [u8; 32]>; 5],
+    /// File as recorded by ingest, and line of the unit (0 for whole documents).
+    pub file: &'a str,
+    pub line: u32,
+}
+
+impl std::fmt::Debug for RecordIn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Identity values are never shown.
+        f.debug_struct("RecordIn")
+            .field("source", &self.source)
+            .field("month", &self.month)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Interns values to dense `u32` ids starting at 1 (0 is [`NONE`]).
+#[derive(Debug, Default)]
+pub(crate) struct Interner<K: Hash + Eq> {
+    ids: HashMap<K, u32>,
+    pub(crate) values: Vec<K>,
+}
+
+impl<K: Hash + Eq + Clone> Interner<K> {
+    pub(crate) fn id(&mut self, k: &K) -> Result<u32> {
+        if let Some(&id) = self.ids.get(k) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.values.len() + 1).map_err(|_| Error::TooLarge {
+            limit: u64::from(u32::MAX),
+        })?;
+        self.ids.insert(k.clone(), id);
+        self.values.push(k.clone());
+        Ok(id)
+    }
+    pub(crate) fn get(&self, id: u32) -> Option<&K> {
+        id.checked_sub(1).and_then(|i| self.values.get(i as usize))
+    }
+}
+
+/// The identity of a group of records: keys, sex, birth date and insurer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SigKey {
+    pub(crate) keys: [u32; 5],
+    pub(crate) sex: u8,
+    pub(crate) birth: i32,
+    pub(crate) insurer: u32,
+    /// Care claims carry the *oldest* insured number, so their id5 has no time meaning.
+    pub(crate) care: bool,
+}
+
+/// Records sharing a [`SigKey`]: when they occur and where.
+#[derive(Debug, Clone)]
+pub(crate) struct Signature {
+    pub(crate) key: SigKey,
+    /// Months seen, as a bit set over `month - base` (mod 128).
+    pub(crate) months: u128,
+    pub(crate) first: u32,
+    pub(crate) last: u32,
+    /// Facilities seen (at most [`MAX_FACILITIES`]).
+    pub(crate) facilities: Vec<u32>,
+    pub(crate) records: u32,
+}
+
+/// Facilities kept per signature or cluster.
+pub(crate) const MAX_FACILITIES: usize = 24;
+
+/// All records of a run, compactly.
+#[derive(Debug, Default)]
+pub struct RecordSet {
+    ids: Vec<u8>,
+    id_ends: Vec<u64>,
+    pub(crate) source: Vec<u8>,
+    pub(crate) month: Vec<u32>,
+    pub(crate) file: Vec<u32>,
+    pub(crate) line: Vec<u32>,
+    pub(crate) sig: Vec<u32>,
+    pub(crate) files: Interner<Box<str>>,
+    pub(crate) facilities: Interner<Box<str>>,
+    pub(crate) insurers: Interner<Box<str>>,
+    keys: Interner<[u8; 32]>,
+    sig_ids: HashMap<SigKey, u32>,
+    pub(crate) sigs: Vec<Signature>,
+    base: Option<u32>,
+}
+
+/// The month bit of `month` relative to `base`.
+pub(crate) fn month_bit(base: u32, month: u32) -> u128 {
+    1u128 << (month.wrapping_sub(base) % 128)
+}
+
+impl RecordSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.source.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty()
+    }
+
+    /// Number of distinct identities (signatures).
+    pub fn signatures(&self) -> usize {
+        self.sigs.len()
+    }
+
+    /// Adds one record.
+    pub fn push(&mut self, r: &RecordIn<'_>) -> Result<()> {
+        if self.len() >= u32::MAX as usize - 1 {
+            return Err(Error::TooLarge {
+                limit: u64::from(u32::MAX),
+            });
+        }
+        self.ids.extend_from_slice(r.record_id.as_bytes());
+        self.id_ends.push(self.ids.len() as u64);
+        self.source.push(source_index(r.source));
+        self.month.push(r.month);
+        self.file.push(self.files.id(&Box::from(r.file))?);
+        self.line.push(r.line);
+        let facility = match r.facility {
+            Some(f) if !f.is_empty() => self.facilities.id(&Box::from(f))?,
+            _ => NONE,
+        };
+        let insurer = match r.insurer {
+            Some(i) if !i.is_empty() => self.insurers.id(&Box::from(i))?,
+            _ => NONE,
+        };
+        let mut keys = [NONE; 5];
+        for (slot, k) in keys.iter_mut().zip(r.keys) {
+            if let Some(k) = k {
+                *slot = self.keys.id(k)?;
+            }
+        }
+        let key = SigKey {
+            keys,
+            sex: r.sex,
+            birth: r.birth.unwrap_or(NO_BIRTH),
+            insurer,
+            care: r.source == Source::Care,
+        };
+        let base = *self.base.get_or_insert(r.month);
+        let next = self.sigs.len() as u32;
+        let sig = *self.sig_ids.entry(key).or_insert(next);
+        if sig == next {
+            self.sigs.push(Signature {
+                key,
+                months: 0,
+                first: r.month,
+                last: r.month,
+                facilities: Vec::new(),
+                records: 0,
+            });
+        }
+        let s = &mut self.sigs[sig as usize];
+        s.months |= month_bit(base, r.month);
+        s.first = s.first.min(r.month);
+        s.last = s.last.max(r.month);
+        s.records += 1;
+        if facility != NONE
+            && s.facilities.len() < MAX_FACILITIES
+            && !s.facilities.contains(&facility)
+        {
+            s.facilities.push(facility);
+        }
+        self.sig.push(sig);
+        Ok(())
+    }
+
+    /// The record id of record `i`.
+    pub fn record_id(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i - 1] as usize
+        };
+        let end = self.id_ends[i] as usize;
+        std::str::from_utf8(&self.ids[start..end]).unwrap_or("")
+    }
+
+    /// The source of record `i`.
+    pub fn source(&self, i: usize) -> Source {
+        Source::ALL[self.source[i] as usize]
+    }
+
+    /// The service month of record `i` (`year * 12 + month - 1`).
+    pub fn month(&self, i: usize) -> u32 {
+        self.month[i]
+    }
+
+    /// The file and line of record `i`.
+    pub fn location(&self, i: usize) -> (&str, u32) {
+        (
+            self.files.get(self.file[i]).map_or("", |s| &**s),
+            self.line[i],
+        )
+    }
+
+    /// The prefecture code (two digits) of an interned insurer number, 0 if unknown.
+    pub(crate) fn prefecture(&self, insurer: u32) -> u8 {
+        self.insurers
+            .get(insurer)
+            .and_then(|s| {
+                let b = s.as_bytes();
+                // 8 digits: 法別 (2) + 都道府県 (2) + …; 国保's 6 digits are zero-padded to 8,
+                // so digits 3–4 are their first two real digits either way.
+                (b.len() == 8 && b[2..4].iter().all(u8::is_ascii_digit))
+                    .then(|| (b[2] - b'0') * 10 + (b[3] - b'0'))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Approximate heap bytes held (for reports).
+    pub fn heap_bytes(&self) -> usize {
+        self.ids.capacity()
+            + self.id_ends.capacity() * 8
+            + self.len() * (1 + 4 + 4 + 4 + 4)
+            + self.sigs.len() * (std::mem::size_of::<Signature>() + 16)
+            + self.keys.values.len() * 48
+            + self.sig_ids.len() * 48
+    }
+}
+
+fn source_index(s: Source) -> u8 {
+    Source::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_with_the_same_identity_share_a_signature() {
+        let k = [1u8; 32];
+        let mut set = RecordSet::new();
+        for (id, month) in [("a", 24_300), ("b", 24_301)] {
+            set.push(&RecordIn {
+                record_id: id,
+                source: Source::NdbMed,
+                month,
+                facility: Some("f"),
+                sex: 1,
+                birth: Some(0),
+                insurer: Some("06130488"),
+                keys: [Some(&k), None, None, None, None],
+                file: "x",
+                line: 3,
+            })
+            .unwrap();
+        }
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.signatures(), 1);
+        assert_eq!(set.record_id(1), "b");
+        assert_eq!(set.sigs[0].months.count_ones(), 2);
+        assert_eq!(set.prefecture(set.sigs[0].key.insurer), 13);
+    }
+}

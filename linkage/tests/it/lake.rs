@@ -1,0 +1,71 @@
+//! The analysis lake: every staged unit and fact keyed by person_id, and no identifier column.
+
+use niji_linkage::registry::{Registry, assign};
+use niji_linkage::staging::{Selection, read_staging};
+use niji_linkage::{LinkOptions, RecordSet, link};
+
+use crate::fixture::{population, runtime};
+
+#[test]
+fn the_lake_has_person_ids_and_no_identifier_columns() {
+    let f = population();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let zone = |p: &str| niji_lake::ZoneRoot::parse(dir.path().join(p).to_str().unwrap()).unwrap();
+    let registry = Registry::new(zone("linkage"));
+    let mut set = RecordSet::new();
+    rt.block_on(read_staging(
+        &f.staging(),
+        &Selection::default(),
+        &mut set,
+        &mut |_| {},
+    ))
+    .unwrap();
+    let linkage = link(&set, &LinkOptions::default());
+    let a = assign(&set, &linkage, &Default::default(), "link-1");
+    rt.block_on(registry.write("link-1", &set, &linkage, &a))
+        .unwrap();
+    let written = rt
+        .block_on(niji_linkage::lake::write_lake(
+            &f.staging(),
+            &zone("linkage"),
+            &zone("lake"),
+            "link-1",
+        ))
+        .unwrap();
+    let rows = |t: &str| written.iter().find(|(n, _)| *n == t).map(|(_, r)| *r);
+    assert_eq!(
+        rows("receipts").unwrap()
+            + rows("checkups").unwrap()
+            + rows("care_claims").unwrap()
+            + rows("ehr_bundles").unwrap(),
+        set.len() as u64
+    );
+    assert!(rows("diagnoses").unwrap() > 0);
+    let banned = [
+        "id1",
+        "id2",
+        "id4",
+        "id5",
+        "care_key",
+        "insurer_number",
+        "file",
+        "file_id",
+        "line",
+        "record_id",
+    ];
+    for (table, _) in &written {
+        let uri = zone("lake").table(table).unwrap();
+        let batches = rt.block_on(niji_lake::read_all(&uri, None)).unwrap();
+        let schema = batches[0].schema();
+        for f in schema.fields() {
+            assert!(
+                !banned.contains(&f.name().as_str()),
+                "{table} has column {}",
+                f.name()
+            );
+        }
+        assert!(schema.field_with_name("person_id").is_ok());
+        assert!(schema.field_with_name("service_month").is_ok());
+    }
+}
