@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use niji_core::Source;
-use niji_lake::{CommitInfo, Prepared, TableWriter, ZoneRoot};
+use niji_lake::{CommitInfo, Prepared, TableWriter, WriteOptions, ZoneRoot};
 use niji_pseudonymize::{LinkKeyer, RULESET_VERSION};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
@@ -241,6 +241,16 @@ fn parse_file(format: Format, input: &Input, work: &mut FileWork) -> Result<()> 
     Ok(())
 }
 
+/// Staging writes keep many partitions open at once (source × service month × table), so row
+/// groups and files are kept small to bound the job's memory.
+fn staging_write_options() -> WriteOptions {
+    WriteOptions {
+        target_file_size: 32 * 1024 * 1024,
+        max_row_group_bytes: 2 * 1024 * 1024,
+        ..WriteOptions::default()
+    }
+}
+
 struct Writers {
     open: BTreeMap<&'static str, TableWriter>,
 }
@@ -252,7 +262,13 @@ impl Writers {
                 let name = buf.def.name;
                 if !self.open.contains_key(name) {
                     let uri = staging.table(name)?;
-                    let w = TableWriter::open(&uri, buf.def.schema(), &PARTITIONS).await?;
+                    let w = TableWriter::open_with(
+                        &uri,
+                        buf.def.schema(),
+                        &PARTITIONS,
+                        staging_write_options(),
+                    )
+                    .await?;
                     self.open.insert(name, w);
                 }
                 self.open
