@@ -489,29 +489,36 @@ pub async fn run(
     // Files are parsed on blocking threads, a few ahead, and finished here in input order.
     let mut queue: VecDeque<(InputReport, u64, Option<Parsing>)> = VecDeque::new();
     let t = Instant::now();
-    for (input, hashed) in inputs.iter().zip(planned) {
-        let (report, task) = plan(opts, &ingested, input, hashed);
-        let bytes = report.bytes;
-        let handle = task.map(|(format, file_id)| {
-            let mut work = FileWork {
-                keyer: keyer.clone(),
-                job_id: job.clone(),
-                recorded: input.recorded.clone(),
-                file_id,
-                staging: Staging::default(),
-                counts: Counts::default(),
-                issues: Vec::new(),
-                units_landed: 0,
-                units_quarantined: 0,
-                quarantine: Vec::new(),
-            };
-            let input = input.clone();
-            tokio::task::spawn_blocking(move || {
-                parse_file(format, &input, &mut work).map(|()| work)
-            })
-        });
-        queue.push_back((report, bytes, handle));
-        while queue.len() > workers * 2 {
+    let mut planned = inputs.iter().zip(planned);
+    loop {
+        let next = planned.next();
+        let more = next.is_some();
+        if let Some((input, hashed)) = next {
+            let (report, task) = plan(opts, &ingested, input, hashed);
+            let bytes = report.bytes;
+            let handle = task.map(|(format, file_id)| {
+                let mut work = FileWork {
+                    keyer: keyer.clone(),
+                    job_id: job.clone(),
+                    recorded: input.recorded.clone(),
+                    file_id,
+                    staging: Staging::default(),
+                    counts: Counts::default(),
+                    issues: Vec::new(),
+                    units_landed: 0,
+                    units_quarantined: 0,
+                    quarantine: Vec::new(),
+                };
+                let input = input.clone();
+                tokio::task::spawn_blocking(move || {
+                    parse_file(format, &input, &mut work).map(|()| work)
+                })
+            });
+            queue.push_back((report, bytes, handle));
+        }
+        // Keep a few files ahead while there are more; at the end, drain the queue.
+        let ahead = if more { workers * 2 } else { 0 };
+        while queue.len() > ahead {
             let (report, bytes, handle) = queue.pop_front().expect("not empty");
             let report = finish(
                 report,
@@ -529,23 +536,9 @@ pub async fn run(
                 records: records_read,
             });
         }
-    }
-    while let Some((report, bytes, handle)) = queue.pop_front() {
-        let report = finish(
-            report,
-            handle,
-            &mut writers,
-            &mut quarantine,
-            opts,
-            &mut totals,
-            &mut records_read,
-        )
-        .await?;
-        reports.push(report);
-        progress(Progress::File {
-            bytes,
-            records: records_read,
-        });
+        if !more {
+            break;
+        }
     }
     timings.parse_secs = t.elapsed().as_secs_f64();
     quarantine.finish()?;
