@@ -246,7 +246,7 @@ fn parse_file(format: Format, input: &Input, work: &mut FileWork) -> Result<()> 
 fn staging_write_options() -> WriteOptions {
     WriteOptions {
         target_file_size: 32 * 1024 * 1024,
-        max_row_group_bytes: 2 * 1024 * 1024,
+        max_row_group_bytes: 1024 * 1024,
         ..WriteOptions::default()
     }
 }
