@@ -65,17 +65,6 @@ fn rows(batches: &[RecordBatch]) -> usize {
 fn all_strings(env: &Env) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for def in niji_ingest::tables::ALL {
-        if niji_lake::TableUri::parse(
-            env.data
-                .join("steward/staging")
-                .join(def.name)
-                .to_str()
-                .unwrap(),
-        )
-        .is_err()
-        {
-            continue;
-        }
         let uri = env.opts.staging.table(def.name).unwrap();
         if runtime()
             .block_on(niji_lake::table_version(&uri))
