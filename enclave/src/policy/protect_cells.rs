@@ -1,0 +1,262 @@
+//! `protect_cells`: the rewrite that puts disclosure control into the plan itself.
+
+use std::sync::Arc;
+
+use arrow_schema::DataType;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::error::Result;
+use datafusion::functions_aggregate::count::count_distinct;
+use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
+use datafusion::logical_expr::{
+    Aggregate, AggregateUDF, Expr, Filter, LogicalPlan, Projection, ScalarUDF, cast, lit,
+};
+use datafusion::optimizer::AnalyzerRule;
+
+use super::{Ident, idents};
+use crate::error::refuse;
+use crate::functions::{
+    COUNTS, CellFn, CellKeyFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, status,
+};
+
+const RULE: &str = "protect_cells";
+
+/// Prefix of the hidden columns the rewrite adds; the enclave strips them from results, and a
+/// query may not name them.
+pub(crate) const HIDDEN: &str = "__niji_";
+
+/// Rewrites an admitted plan so that every output cell is protected by the engine itself:
+///
+/// 1. Every projection below the output aggregation keeps the `pid` columns it would drop,
+///    so the aggregation still sees who is behind each row (`SELECT sex FROM (SELECT sex FROM
+///    patients)` counts persons all the same).
+/// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
+///    column (the group's persons; with two, the smaller counts), `bit_xor(DISTINCT pid)` (the
+///    cell key: a function of the set of persons only, for sticky noise), and for each sum or
+///    mean the contribution check (dominance NK(2, share) and at least k non-zero
+///    contributors).
+/// 3. Right above it: a projection that publishes each cell through `niji_cell` (null when
+///    its contribution check fails; counts noised by the cell key, then rounded), keeps a
+///    hidden status per cell for the report, and a filter that withholds every group of fewer
+///    than k persons, with its key values.
+/// 4. The projections, filters, sorts and limits the query had above its aggregation now work
+///    on protected cells (a `HAVING count(*) < 3` sees rounded counts) and pass the hidden
+///    status columns up to the result.
+#[derive(Debug)]
+pub struct ProtectCells {
+    protection: Arc<Protection>,
+}
+
+impl ProtectCells {
+    /// The rule for one query, with its settings and report counters.
+    pub(crate) fn new(protection: Arc<Protection>) -> Self {
+        ProtectCells { protection }
+    }
+}
+
+impl AnalyzerRule for ProtectCells {
+    fn name(&self) -> &str {
+        RULE
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        let mut hidden = 0usize;
+        self.rewrite_top(plan, &mut hidden)
+    }
+}
+
+fn col(c: Column) -> Expr {
+    Expr::Column(c)
+}
+
+fn cell_kind(e: &Expr) -> CellKind {
+    match e {
+        Expr::Alias(a) => cell_kind(&a.expr),
+        Expr::AggregateFunction(af) if COUNTS.contains(&af.func.name()) => CellKind::Count,
+        Expr::AggregateFunction(af) if VALUE_SUMS.contains(&af.func.name()) => CellKind::ValueSum,
+        _ => CellKind::Other,
+    }
+}
+
+fn aggregate_of(e: &Expr) -> Option<&AggregateFunction> {
+    match e {
+        Expr::Alias(a) => aggregate_of(&a.expr),
+        Expr::AggregateFunction(af) => Some(af),
+        _ => None,
+    }
+}
+
+impl ProtectCells {
+    fn rewrite_top(&self, plan: LogicalPlan, hidden: &mut usize) -> Result<LogicalPlan> {
+        match plan {
+            LogicalPlan::Aggregate(a) => self.protect(a, hidden),
+            LogicalPlan::Projection(p) => {
+                let input = self.rewrite_top(Arc::unwrap_or_clone(p.input), hidden)?;
+                let mut exprs = p.expr;
+                for (q, f) in input.schema().iter() {
+                    if f.name().starts_with(HIDDEN) {
+                        exprs.push(col(Column::new(q.cloned(), f.name())));
+                    }
+                }
+                Ok(LogicalPlan::Projection(Projection::try_new(
+                    exprs,
+                    Arc::new(input),
+                )?))
+            }
+            node @ (LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::SubqueryAlias(_)) => {
+                let input = self.rewrite_top(node.inputs()[0].clone(), hidden)?;
+                node.with_new_exprs(node.expressions(), vec![input])
+            }
+            other => refuse(
+                RULE,
+                format!(
+                    "cannot protect a plan with {} above its aggregation",
+                    super::node_name(&other)
+                ),
+            ),
+        }
+    }
+
+    fn protect(&self, a: Aggregate, hidden: &mut usize) -> Result<LogicalPlan> {
+        let input = carry_persons(Arc::unwrap_or_clone(a.input.clone()), hidden)?;
+        let persons: Vec<Column> = idents(&input)
+            .into_iter()
+            .filter(|(_, k)| *k == Ident::Person)
+            .map(|(i, _)| Column::from(input.schema().qualified_field(i)))
+            .collect();
+        let Some(first) = persons.first().cloned() else {
+            return refuse(
+                RULE,
+                "the output aggregation must be over person-level data (a table of the project)",
+            );
+        };
+        let groups = a.group_expr.len();
+        let mut aggr = a.aggr_expr.clone();
+        for (i, p) in persons.iter().enumerate() {
+            aggr.push(count_distinct(col(p.clone())).alias(format!("{HIDDEN}n{i}")));
+        }
+        aggr.push(
+            Expr::AggregateFunction(AggregateFunction::new_udf(
+                Arc::new(AggregateUDF::from(CellKeyFn::new())),
+                vec![cast(col(first.clone()), DataType::Int64)],
+                false,
+                None,
+                vec![],
+                None,
+            ))
+            .alias(format!("{HIDDEN}key")),
+        );
+        let contrib = Arc::new(AggregateUDF::from(ContribFn::new(
+            self.protection.k,
+            self.protection.dominance,
+        )));
+        for (j, e) in a.aggr_expr.iter().enumerate() {
+            if cell_kind(e) != CellKind::ValueSum {
+                continue;
+            }
+            let Some(af) = aggregate_of(e) else { continue };
+            let Some(arg) = af.params.args.first() else {
+                continue;
+            };
+            aggr.push(
+                Expr::AggregateFunction(AggregateFunction::new_udf(
+                    contrib.clone(),
+                    vec![
+                        cast(col(first.clone()), DataType::Int64),
+                        cast(arg.clone(), DataType::Float64),
+                    ],
+                    false,
+                    af.params.filter.clone(),
+                    vec![],
+                    None,
+                ))
+                .alias(format!("{HIDDEN}c{j}")),
+            );
+        }
+        let agg = LogicalPlan::Aggregate(Aggregate::try_new(
+            Arc::new(input),
+            a.group_expr.clone(),
+            aggr,
+        )?);
+        let s = agg.schema().clone();
+        let at = |i: usize| col(Column::from(s.qualified_field(i)));
+        let named = |n: String| col(Column::new_unqualified(n));
+        let mut exprs: Vec<Expr> = (0..groups).map(at).collect();
+        for (j, e) in a.aggr_expr.iter().enumerate() {
+            let kind = cell_kind(e);
+            let st = if kind == CellKind::ValueSum
+                && aggregate_of(e).is_some_and(|af| !af.params.args.is_empty())
+            {
+                named(format!("{HIDDEN}c{j}"))
+            } else {
+                lit(ScalarValue::Int8(Some(status::OK)))
+            };
+            let cell = Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::new(ScalarUDF::from(CellFn::new(kind, self.protection.clone()))),
+                vec![at(groups + j), st.clone(), named(format!("{HIDDEN}key"))],
+            ));
+            let (q, f) = a.schema.qualified_field(groups + j);
+            exprs.push(cell.alias_qualified(q.cloned(), f.name()));
+            exprs.push(st.alias(format!("{HIDDEN}s{j}")));
+        }
+        let counts = (0..persons.len())
+            .map(|i| named(format!("{HIDDEN}n{i}")))
+            .collect();
+        exprs.push(
+            Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::new(ScalarUDF::from(GroupOkFn::new(self.protection.clone()))),
+                counts,
+            ))
+            .alias(format!("{HIDDEN}ok")),
+        );
+        let protected = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(agg))?);
+        Ok(LogicalPlan::Filter(Filter::try_new(
+            named(format!("{HIDDEN}ok")),
+            Arc::new(protected),
+        )?))
+    }
+}
+
+/// Makes every projection below the output aggregation keep the identifier columns of its
+/// input that it would drop, under hidden names.
+fn carry_persons(plan: LogicalPlan, hidden: &mut usize) -> Result<LogicalPlan> {
+    plan.transform_up(|node| match node {
+        LogicalPlan::Projection(p) => {
+            let ids = idents(&p.input);
+            let schema = p.input.schema().clone();
+            let passed: Vec<usize> = p
+                .expr
+                .iter()
+                .filter_map(|e| match e.clone().unalias() {
+                    Expr::Column(c) => schema.maybe_index_of_column(&c),
+                    _ => None,
+                })
+                .collect();
+            let missing: Vec<usize> = ids
+                .keys()
+                .copied()
+                .filter(|i| !passed.contains(i))
+                .collect();
+            if missing.is_empty() {
+                return Ok(Transformed::no(LogicalPlan::Projection(p)));
+            }
+            let mut exprs = p.expr;
+            for i in missing {
+                *hidden += 1;
+                exprs.push(
+                    col(Column::from(schema.qualified_field(i)))
+                        .alias(format!("{HIDDEN}p{hidden}")),
+                );
+            }
+            Ok(Transformed::yes(LogicalPlan::Projection(
+                Projection::try_new(exprs, p.input)?,
+            )))
+        }
+        other => Ok(Transformed::yes(other.recompute_schema()?)),
+    })
+    .map(|t| t.data)
+}
