@@ -18,7 +18,7 @@ const AFTER_HELP: &str = "Configuration is read from niji.toml (or --config FILE
 environment variables; command-line options win. Set RUST_LOG (e.g. RUST_LOG=debug) for detailed \
 logs on stderr.
 
-Start with:  niji synth --persons 1000 --out synth-data";
+Start with:  niji demo";
 
 /// The `niji` command line.
 #[derive(Debug, Parser)]
@@ -61,6 +61,17 @@ pub(crate) enum Command {
     /// Link the staged records into persons with stable ids; optionally score against a truth.
     #[command(long_about = crate::link::LONG_ABOUT)]
     Link(crate::link::LinkArgs),
+    /// Verify the hash-chained audit log of queries and review decisions.
+    #[command(long_about = crate::audit::LONG_ABOUT)]
+    Audit(crate::audit::AuditArgs),
+    /// Serve the query API (accounts, review workflow, disclosure-controlled queries).
+    #[command(long_about = crate::serve::SERVE_ABOUT)]
+    Serve(crate::serve::ServeArgs),
+    /// Run everything on embedded defaults: synthesize, ingest, link, serve, show a query.
+    #[command(long_about = crate::serve::DEMO_ABOUT)]
+    Demo(crate::serve::DemoArgs),
+    /// Manage accounts of the query API (the first administrator, say).
+    Account(crate::serve::AccountArgs),
 }
 
 /// Runs the parsed command line.
@@ -71,6 +82,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => crate::ingest::run(args, &config, &cli.global),
         Command::Keys(args) => crate::keys::run(args, &config),
         Command::Link(args) => crate::link::run(args, &config, &cli.global),
+        Command::Audit(args) => crate::audit::run(args, &config),
+        Command::Serve(args) => crate::serve::serve(args, &config),
+        Command::Demo(args) => crate::serve::demo(args, &cli.global),
+        Command::Account(args) => crate::serve::account(args, &config),
     }
 }
 

@@ -5,12 +5,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod audit;
 mod cli;
 mod config;
 mod ingest;
 mod keys;
 mod link;
 mod progress;
+mod serve;
 mod synth;
 
 fn main() -> ExitCode {

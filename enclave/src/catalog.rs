@@ -164,7 +164,7 @@ fn view_columns(
         for c in cols {
             let known = available.contains(&c.as_str())
                 || (c == "birth_month" && available.contains(&"birth_date"))
-                || (c == "unit" && available.contains(&"unit_id"));
+                || (c == "unit_key" && available.contains(&"unit_id"));
             if !known || NEVER.contains(&c.as_str()) || c == "pid" {
                 return Err(Error::Spec {
                     message: format!("table {table} has no approvable column {c:?}"),
@@ -177,8 +177,8 @@ fn view_columns(
         None => !ON_REQUEST.contains(&c),
     };
     let mut out = vec!["niji_pid(person_id) AS pid".to_string()];
-    if available.contains(&"unit_id") && wanted("unit") {
-        out.push("niji_unit(unit_id) AS unit".to_string());
+    if available.contains(&"unit_id") && wanted("unit_key") {
+        out.push("niji_unit(unit_id) AS unit_key".to_string());
     }
     for &c in available {
         if NEVER.contains(&c) {

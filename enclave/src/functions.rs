@@ -163,7 +163,7 @@ pub(crate) const VALUE_SUMS: &[&str] = &["sum", "avg", "mean"];
 pub(crate) enum IdentityKind {
     /// `pid`: the project's pseudonym of `person_id`.
     Person,
-    /// `unit`: the project's pseudonym of a receipt, checkup, claim or bundle.
+    /// `unit_key`: the project's pseudonym of a receipt, checkup, claim or bundle.
     Unit,
 }
 

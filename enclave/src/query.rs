@@ -356,7 +356,7 @@ impl Enclave {
         )];
         if d.noise {
             notes.push(
-                "counts carry sticky noise in −2..+2 (the same for the same persons, whatever the \
+                "counts carry sticky noise in -2..+2 (the same for the same persons, whatever the \
                  query), then are rounded"
                     .to_string(),
             );

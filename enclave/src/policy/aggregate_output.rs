@@ -14,11 +14,11 @@ const RULE: &str = "aggregate_output";
 
 /// Admits only plans whose output is an aggregation: from the root down, projections, filters
 /// (HAVING), sorts, limits and aliases, then one `Aggregate` (the output aggregation). On it:
-/// no `pid`/`unit` group key, no grouping sets (not supported yet), no extreme-value aggregate
+/// no `pid`/`unit_key` group key, no grouping sets (not supported yet), no extreme-value aggregate
 /// (MIN, MAX, medians and percentiles return one person's value: refused, use bands or means),
 /// and only allow-listed aggregates (value-collecting ones such as `array_agg`, `string_agg`
 /// and `first_value` are not even registered). Below it, every aggregate and `DISTINCT` must be
-/// per person (grouped by `pid` or `unit`) and every window partitioned by one: a summary
+/// per person (grouped by `pid` or `unit_key`) and every window partitioned by one: a summary
 /// across persons inside a query (`(SELECT max(x) …)`, `rank() OVER (ORDER BY x)`) would let
 /// the outer query single out the person who holds it.
 #[derive(Debug, Default)]
@@ -117,7 +117,7 @@ impl AnalyzerRule for AggregateOutput {
             if ident_of(g, schema, &ids).is_some() {
                 return refuse(
                     RULE,
-                    "pid and unit cannot be group keys of the output: every output group must \
+                    "pid and unit_key cannot be group keys of the output: every output group must \
                      hold at least k persons",
                 );
             }
@@ -203,7 +203,7 @@ mod tests {
         insta::assert_snapshot!(check("SELECT * FROM patients").await, @"the query has no aggregation and would return rows: the output must aggregate person-level data (GROUP BY, count, avg, sum …)");
         insta::assert_snapshot!(check("SELECT points FROM patients ORDER BY points DESC LIMIT 1").await, @"the query has no aggregation and would return rows: the output must aggregate person-level data (GROUP BY, count, avg, sum …)");
         insta::assert_snapshot!(check("SELECT count(*) FROM patients p JOIN (SELECT sex, count(*) AS n FROM patients GROUP BY sex) s ON p.sex = s.sex").await, @"an aggregate inside the query must be per person (GROUP BY pid): a summary across persons would single out the person who holds it");
-        insta::assert_snapshot!(check("SELECT pid, count(*) FROM diagnoses GROUP BY pid").await, @"pid and unit cannot be group keys of the output: every output group must hold at least k persons");
+        insta::assert_snapshot!(check("SELECT pid, count(*) FROM diagnoses GROUP BY pid").await, @"pid and unit_key cannot be group keys of the output: every output group must hold at least k persons");
         insta::assert_snapshot!(check("SELECT max(points) FROM patients").await, @"max on the output returns one person's value; use avg, counts by band, or max inside a per-person subquery");
         insta::assert_snapshot!(check("SELECT sex, count(*) FROM patients GROUP BY ROLLUP(sex)").await, @"ROLLUP, CUBE and GROUPING SETS are not supported yet: run each level as its own query (each is protected on its own)");
         insta::assert_snapshot!(check("SELECT count(*) FROM patients WHERE points = (SELECT max(points) FROM patients)").await, @"an aggregate inside the query must be per person (GROUP BY pid): a summary across persons would single out the person who holds it");

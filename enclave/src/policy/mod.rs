@@ -3,7 +3,7 @@
 //!
 //! Rules run in this order, each on the plan the previous one returned:
 //! 1. [`RefuseNodes`]: no statement, DDL, DML, COPY, EXPLAIN, UNION, recursion or unnest.
-//! 2. [`PidUsage`]: `pid` (and `unit`) may be selected as is, joined on, counted, tested for
+//! 2. [`PidUsage`]: `pid` (and `unit_key`) may be selected as is, joined on, counted, tested for
 //!    NULL and used in `IN (subquery)`; never compared with a value or put in an expression.
 //! 3. [`AggregateOutput`]: the output is one aggregation with only projections, filters,
 //!    sorts and limits above it; no identifier group key on the output; no extreme-value or
@@ -159,7 +159,7 @@ pub(crate) mod testing {
     use crate::functions::{IdentityFn, IdentityKind};
 
     /// A researcher's session with views `patients(pid, sex, birth_month, points)` and
-    /// `diagnoses(pid, unit, code)` over empty tables.
+    /// `diagnoses(pid, unit_key, code)` over empty tables.
     pub(crate) async fn session() -> SessionContext {
         let key = Arc::new(ProjectKey::generate("t").expect("key"));
         let private = SessionContext::new();
@@ -194,7 +194,7 @@ pub(crate) mod testing {
             ),
             (
                 "diagnoses",
-                "SELECT niji_pid(person_id) AS pid, niji_unit(unit_id) AS unit, code FROM raw_d",
+                "SELECT niji_pid(person_id) AS pid, niji_unit(unit_id) AS unit_key, code FROM raw_d",
             ),
         ] {
             let plan = private

@@ -14,7 +14,7 @@ use crate::error::refuse;
 
 const RULE: &str = "pid_usage";
 
-/// Keeps `pid` and `unit` opaque. A tracker attack needs to single a person out: `WHERE pid =
+/// Keeps `pid` and `unit_key` opaque. A tracker attack needs to single a person out: `WHERE pid =
 /// …`, `SUM(CASE WHEN pid = … THEN x END)`, `pid % 100 < 3`, `GROUP BY pid` on the output.
 /// This rule admits an identifier only where it cannot do that: selected as it is (in a
 /// subquery), equated with another identifier (a join, `EXISTS` correlation), tested for NULL
@@ -46,7 +46,7 @@ fn misuse<T>(plan: &LogicalPlan) -> Result<T> {
     refuse(
         RULE,
         format!(
-            "pid (and unit) may be joined on and counted, never compared with a value or used \
+            "pid (and unit_key) may be joined on and counted, never compared with a value or used \
              inside an expression (in {})",
             node_name(plan)
         ),
@@ -268,23 +268,23 @@ mod tests {
     async fn trackers_are_refused() {
         insta::assert_snapshot!(
             check_sql("SELECT sum(CASE WHEN pid = 42 THEN points END) FROM patients").await,
-            @"pid (and unit) may be joined on and counted, never compared with a value or used inside an expression (in Aggregate)"
+            @"pid (and unit_key) may be joined on and counted, never compared with a value or used inside an expression (in Aggregate)"
         );
         insta::assert_snapshot!(
             check_sql("SELECT count(*) FROM patients WHERE pid = 42").await,
-            @"pid (and unit) may be joined on and counted, never compared with a value or used inside an expression (in Filter)"
+            @"pid (and unit_key) may be joined on and counted, never compared with a value or used inside an expression (in Filter)"
         );
         insta::assert_snapshot!(
             check_sql("SELECT count(*) FROM (SELECT pid % 100 AS bucket FROM patients) WHERE bucket < 3").await,
-            @"pid (and unit) may be joined on and counted, never compared with a value or used inside an expression (in Projection)"
+            @"pid (and unit_key) may be joined on and counted, never compared with a value or used inside an expression (in Projection)"
         );
         insta::assert_snapshot!(
-            check_sql("SELECT count(*) FROM patients p JOIN diagnoses d ON p.pid = d.unit + 0").await,
-            @"pid (and unit) may be joined on and counted, never compared with a value or used inside an expression (in Inner Join)"
+            check_sql("SELECT count(*) FROM patients p JOIN diagnoses d ON p.pid = d.unit_key + 0").await,
+            @"pid (and unit_key) may be joined on and counted, never compared with a value or used inside an expression (in Inner Join)"
         );
         insta::assert_snapshot!(
             check_sql("SELECT count(*) FROM patients WHERE points IN (SELECT pid FROM diagnoses)").await,
-            @"pid (and unit) may be joined on and counted, never compared with a value or used inside an expression (in Filter)"
+            @"pid (and unit_key) may be joined on and counted, never compared with a value or used inside an expression (in Filter)"
         );
     }
 }

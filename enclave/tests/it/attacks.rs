@@ -106,7 +106,11 @@ async fn attack_5_unique_keys_are_refused_or_withheld() {
     let e = enclave(&l, spec()).await;
     let (rule, _) = refusal(&e, "SELECT pid, count(*) FROM receipts GROUP BY pid").await;
     assert_eq!(rule, "aggregate_output");
-    let (rule, _) = refusal(&e, "SELECT unit, count(*) FROM receipts GROUP BY unit").await;
+    let (rule, _) = refusal(
+        &e,
+        "SELECT unit_key, count(*) FROM receipts GROUP BY unit_key",
+    )
+    .await;
     assert_eq!(rule, "aggregate_output");
     // A combination that singles persons out: every group is withheld.
     let r = e

@@ -94,7 +94,7 @@ async fn views_show_pid_and_birth_month_only() {
         names,
         vec![
             "pid",
-            "unit",
+            "unit_key",
             "source",
             "service_month",
             "sex",
