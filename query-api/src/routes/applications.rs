@@ -522,12 +522,17 @@ pub(crate) async fn vote(
     };
     let mut project = None;
     if outcome == "approved" {
-        let conditions: Vec<String> = votes
+        let mut conditions: Vec<String> = Vec::new();
+        for c in votes
             .iter()
             .filter(|r| r.get::<String, _>(0) == "approve")
             .filter_map(|r| r.get::<Option<String>, _>(1))
-            .filter(|c| !c.trim().is_empty())
-            .collect();
+        {
+            let c = c.trim().to_string();
+            if !c.is_empty() && !conditions.contains(&c) {
+                conditions.push(c);
+            }
+        }
         let conditions = (!conditions.is_empty()).then(|| conditions.join("; "));
         sqlx::query("UPDATE applications SET conditions = $1 WHERE id = $2")
             .bind(conditions.clone())
