@@ -20,8 +20,8 @@ use crate::{Error, Result};
 
 /// Columns a view never shows: free text that may hold names, and the raw ids it replaces.
 const NEVER: [&str; 3] = ["uncoded_name", "person_id", "unit_id"];
-/// Columns a view shows only when the approval lists them (a facility dimension).
-const ON_REQUEST: [&str; 1] = ["facility"];
+/// Columns a view shows only when the approval lists them (facility dimensions).
+const ON_REQUEST: [&str; 2] = ["facility", "institution"];
 
 /// The views of one project, ready to be registered in a researcher's session.
 #[derive(Debug)]

@@ -98,6 +98,12 @@ impl Error {
         if matches!(root, DataFusionError::ResourcesExhausted(_)) {
             return Error::MemoryLimit { mib: memory_mib };
         }
+        if let DataFusionError::NotImplemented(what) = root {
+            // Names expressions and columns, never values.
+            return Error::Plan {
+                message: format!("the engine cannot run this form: {what}"),
+            };
+        }
         // Execution errors can quote data (a failed cast names the value): say what failed,
         // not with what.
         let kind = match root {

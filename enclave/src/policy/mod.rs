@@ -66,6 +66,13 @@ fn column_ident(c: &Column, schema: &DFSchema, ids: &Idents) -> Option<Ident> {
 pub(crate) fn mentions_ident(e: &Expr, schema: &DFSchema, ids: &Idents, outer: Outer<'_>) -> bool {
     let mut found = false;
     let _ = e.apply(|x| {
+        // `pid IS NULL` says whether a row has a person (after an outer join), not who: it is
+        // admitted anywhere (`CASE WHEN d.pid IS NULL THEN 0 ELSE 1 END`).
+        if let Expr::IsNull(inner) | Expr::IsNotNull(inner) = x
+            && ident_of(inner, schema, ids).is_some()
+        {
+            return Ok(datafusion::common::tree_node::TreeNodeRecursion::Jump);
+        }
         match x {
             Expr::Column(c) if column_ident(c, schema, ids).is_some() => found = true,
             Expr::OuterReferenceColumn(_, c)

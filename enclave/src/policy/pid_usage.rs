@@ -18,7 +18,8 @@ const RULE: &str = "pid_usage";
 /// …`, `SUM(CASE WHEN pid = … THEN x END)`, `pid % 100 < 3`, `GROUP BY pid` on the output.
 /// This rule admits an identifier only where it cannot do that: selected as it is (in a
 /// subquery), equated with another identifier (a join, `EXISTS` correlation), tested for NULL
-/// (anti-joins), on the left of `IN (subquery selecting an identifier)`, as a group key inside
+/// anywhere (anti-joins, outer-join indicators), on the left of `IN (SELECT pid …)` in a filter
+/// (DataFusion plans such subqueries in filters only), as a group key inside
 /// the query (per-person summaries), as a window partition, and inside `count(…)`. Whether it
 /// reaches the output is [`super::AggregateOutput`]'s business.
 #[derive(Debug, Default)]
@@ -259,6 +260,7 @@ mod tests {
             "SELECT sex, count(*) FROM patients p WHERE EXISTS (SELECT 1 FROM diagnoses d WHERE d.pid = p.pid) GROUP BY sex",
             "SELECT n, count(*) FROM (SELECT pid, count(*) AS n FROM diagnoses GROUP BY pid) GROUP BY n",
             "SELECT sex, count(*) FROM patients p LEFT JOIN diagnoses d ON p.pid = d.pid WHERE d.pid IS NULL GROUP BY sex",
+            "SELECT p.sex, avg(CASE WHEN d.pid IS NULL THEN 0.0 ELSE 1.0 END) FROM patients p LEFT JOIN (SELECT DISTINCT pid FROM diagnoses WHERE code = 'E11') d ON p.pid = d.pid GROUP BY p.sex",
         ] {
             assert_eq!(check_sql(sql).await, "admitted", "{sql}");
         }
