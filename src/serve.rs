@@ -1,6 +1,5 @@
 //! `niji serve`, `niji demo` and `niji account`: the query API and its accounts.
 
-use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,8 +24,9 @@ NIJI_DATABASE_URL (postgres://user@host/db). The lake is <data_dir>/lake, projec
 <data_dir>/steward/projects and every query and review decision is appended to the audit log \
 <data_dir>/steward/audit.jsonl (see `niji audit verify`).
 
-Without TLS the server listens on loopback only; to listen on another address, terminate TLS in \
-a proxy in front of it and pass --allow-remote-plaintext.
+With --tls-cert and --tls-key (PEM) it serves HTTPS on any address. Without TLS it listens on \
+loopback only; to listen on another address without TLS, terminate TLS in a proxy in front of it \
+and pass --allow-remote-plaintext.
 
 Create the first administrator with `niji account add admin --role admin`.
 
@@ -57,12 +57,21 @@ pub(crate) struct ServeArgs {
     /// Listen on a non-loopback address without TLS (only behind a TLS-terminating proxy).
     #[arg(long)]
     allow_remote_plaintext: bool,
+    /// PEM certificate chain: serve HTTPS (with --tls-key), on any address.
+    #[arg(long, env = "NIJI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "NIJI_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Reviewer votes that decide an application.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
     quorum: u32,
     /// Requests a minute per token.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     rate_limit: u32,
+    /// Seconds a query is waited for before it becomes a job the client polls (0: always a job).
+    #[arg(long, default_value_t = 20)]
+    sync_seconds: u64,
 }
 
 /// `niji demo` options.
@@ -129,6 +138,7 @@ async fn state(
     database: &str,
     quorum: u32,
     rate_limit: u32,
+    sync_query_seconds: u64,
 ) -> anyhow::Result<AppState> {
     let db = niji_query_api::db::connect(database)
         .await
@@ -140,19 +150,19 @@ async fn state(
         .with_storage_options(config.storage.clone());
     let audit = AuditLog::open(crate::audit::default_log(config), Box::new(SystemClock))
         .context("cannot open the audit log")?;
-    Ok(AppState {
+    Ok(AppState::new(
         db,
         lake,
         steward_dir,
-        audit: Arc::new(audit),
-        clock: Arc::new(SystemClock),
-        limiter: Arc::new(niji_query_api::auth::RateLimiter::new(rate_limit)),
-        enclaves: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
-        provision: ProvisionDefaults {
+        audit,
+        Arc::new(SystemClock),
+        rate_limit,
+        ProvisionDefaults {
             quorum: quorum as usize,
+            sync_query_seconds,
             ..ProvisionDefaults::default()
         },
-    })
+    ))
 }
 
 /// Runs `niji serve`.
@@ -160,14 +170,16 @@ pub(crate) fn serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode
     let url = database_url(args.database, config)?;
     let rt = crate::runtime()?;
     rt.block_on(async {
-        let state = state(config, &url, args.quorum, args.rate_limit).await?;
+        let state = state(config, &url, args.quorum, args.rate_limit, args.sync_seconds).await?;
         let options = ServeOptions {
             addr: args.listen,
             allow_remote_plaintext: args.allow_remote_plaintext,
+            tls: args.tls_cert.zip(args.tls_key),
         };
-        let (listener, addr) = niji_query_api::bind(&options).await?;
-        eprintln!("niji API listening on http://{addr}  (OpenAPI: http://{addr}/openapi.json; Ctrl-C stops)");
-        niji_query_api::serve(listener, state).await?;
+        let bound = niji_query_api::bind(&options).await?;
+        let (scheme, addr) = (bound.scheme(), bound.addr);
+        eprintln!("niji API listening on {scheme}://{addr}  (OpenAPI: {scheme}://{addr}/openapi.json; Ctrl-C stops)");
+        niji_query_api::serve(bound, state).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -283,7 +295,7 @@ pub(crate) fn demo(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let url = format!("sqlite://{}?mode=rwc", db_path.display());
     let rt = crate::runtime()?;
     rt.block_on(async {
-        let state = state(&config, &url, 2, 600).await?;
+        let state = state(&config, &url, 2, 600, 20).await?;
         let password = demo_password()?;
         let seed = niji_query_api::seed_demo(&state, DEMO_TABLES, &password)
             .await
@@ -291,8 +303,10 @@ pub(crate) fn demo(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         let options = ServeOptions {
             addr: args.listen,
             allow_remote_plaintext: false,
+            tls: None,
         };
-        let (listener, addr) = niji_query_api::bind(&options).await?;
+        let bound = niji_query_api::bind(&options).await?;
+        let addr = bound.addr;
         let sql = "SELECT sex, count(DISTINCT pid) AS persons, avg(points) AS mean_points FROM receipts GROUP BY sex ORDER BY sex";
         println!();
         println!("niji demo ready in {:.0} s", started.elapsed().as_secs_f64());
@@ -323,7 +337,7 @@ pub(crate) fn demo(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
             return anyhow::Ok(());
         }
         println!("\nServing until Ctrl-C.");
-        niji_query_api::serve(listener, state).await?;
+        niji_query_api::serve(bound, state).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -279,18 +279,18 @@ impl Enclave {
             .map_err(Error::from_planning)?;
         // On its own task, so that a query past its time is aborted (its streams dropped and
         // their tasks with them) and the caller is answered at once.
-        let mut task = tokio::spawn(async move {
+        // Aborted when this future is dropped too (a cancelled job, a client gone).
+        let mut task = AbortOnDrop(tokio::spawn(async move {
             df.collect()
                 .await
                 .map_err(|e| Error::from_execution(e, memory))
-        });
+        }));
         let timeout = Duration::from_secs(limits.timeout_seconds);
-        let batches = match tokio::time::timeout(timeout, &mut task).await {
+        let batches = match tokio::time::timeout(timeout, &mut task.0).await {
             Ok(joined) => joined.map_err(|e| Error::Execution {
                 message: format!("the query task failed: {e}"),
             })??,
             Err(_) => {
-                task.abort();
                 return Err(Error::Timeout {
                     seconds: limits.timeout_seconds,
                 });
@@ -382,6 +382,15 @@ impl Enclave {
             cells,
             notes,
         }
+    }
+}
+
+/// A task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

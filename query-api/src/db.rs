@@ -8,9 +8,10 @@ use sqlx::{AnyPool, Row};
 use crate::Result;
 
 /// The migrations, in order; each runs once, recorded in `niji_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE accounts (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
         username TEXT NOT NULL UNIQUE,
         role TEXT NOT NULL,
@@ -81,7 +82,23 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         body TEXT NOT NULL,
         created_at BIGINT NOT NULL
     )",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE query_jobs (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        sql_text TEXT NOT NULL,
+        state TEXT NOT NULL,
+        result_id TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        created_at BIGINT NOT NULL,
+        finished_at BIGINT
+    )",
+    ),
+];
 
 /// Connects to `url` (`sqlite://path?mode=rwc`, `sqlite::memory:`, `postgres://…`) and runs the
 /// migrations not yet applied.

@@ -42,7 +42,7 @@ pub use error::{Error, Result};
 pub use routes::accounts::{create_account, issue_api_token};
 pub use routes::applications::ApplicationBody;
 pub use routes::provision::ProvisionDefaults;
-pub use server::{ServeOptions, bind, serve};
+pub use server::{Bound, ServeOptions, bind, serve};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -66,6 +66,34 @@ pub struct AppState {
     pub enclaves: Arc<Mutex<HashMap<String, Arc<Enclave>>>>,
     /// Settings for provisioning projects at approval.
     pub provision: ProvisionDefaults,
+    /// Queries running as jobs, by job id (for cancellation).
+    pub jobs: Arc<std::sync::Mutex<HashMap<String, tokio::task::AbortHandle>>>,
+}
+
+impl AppState {
+    /// The state over a metadata store, a lake and a steward zone, with the system clock, a
+    /// rate limit of `per_minute` requests per token and the given provisioning defaults.
+    pub fn new(
+        db: AnyPool,
+        lake: ZoneRoot,
+        steward_dir: PathBuf,
+        audit: AuditLog,
+        clock: Arc<dyn Clock>,
+        per_minute: u32,
+        provision: ProvisionDefaults,
+    ) -> Self {
+        AppState {
+            db,
+            lake,
+            steward_dir,
+            audit: Arc::new(audit),
+            clock,
+            limiter: Arc::new(auth::RateLimiter::new(per_minute)),
+            enclaves: Arc::new(Mutex::new(HashMap::new())),
+            provision,
+            jobs: Arc::new(std::sync::Mutex::new(HashMap::new())),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {

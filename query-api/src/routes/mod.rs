@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod applications;
+mod jobs;
 mod projects;
 pub(crate) mod provision;
 mod steward;
@@ -55,6 +56,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/api/v1/projects/{id}/results/{result}",
             get(projects::saved_result),
+        )
+        .route(
+            "/api/v1/projects/{id}/jobs/{job}",
+            get(jobs::status).delete(jobs::cancel),
         )
         .route("/api/v1/projects/{id}/close", post(projects::close))
         .route(

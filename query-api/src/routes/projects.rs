@@ -30,7 +30,7 @@ async fn is_member(state: &AppState, project: &str, account: &str) -> Result<boo
     )
 }
 
-async fn require_member(state: &AppState, project: &str, caller: &Caller) -> Result<()> {
+pub(crate) async fn require_member(state: &AppState, project: &str, caller: &Caller) -> Result<()> {
     if is_member(state, project, &caller.id).await? {
         Ok(())
     } else {
@@ -109,10 +109,52 @@ pub(crate) struct QueryBody {
     sql: String,
 }
 
+/// Runs a query and saves its result for the project; returns the result and the saved body.
+async fn run_and_save(
+    state: &AppState,
+    enclave: &niji_enclave::Enclave,
+    project: &str,
+    caller: &Caller,
+    sql: &str,
+) -> Result<(niji_enclave::QueryResult, Value)> {
+    let result = enclave.query(&caller.username, sql).await?;
+    let columns: Vec<Value> = result
+        .schema
+        .fields()
+        .iter()
+        .map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() }))
+        .collect();
+    let result_id = new_id("res");
+    let saved = json!({
+        "result_id": result_id,
+        "columns": columns,
+        "rows": json_rows(&result.batches)?,
+        "disclosure": result.report,
+        "plan_hash": result.plan_hash,
+        "result_hash": result.result_hash,
+        "duration_ms": result.duration.as_millis() as u64,
+    });
+    sqlx::query(
+        "INSERT INTO results (id, project_id, account_id, sql_text, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&result_id)
+    .bind(project)
+    .bind(&caller.id)
+    .bind(sql)
+    .bind(saved.to_string())
+    .bind(now(state))
+    .execute(&state.db)
+    .await?;
+    Ok((result, saved))
+}
+
 /// `POST /api/v1/projects/{id}/queries`: runs SQL in the project's enclave. The result is
 /// JSON (default), CSV (`Accept: text/csv`) or Arrow IPC (`Accept:
 /// application/vnd.apache.arrow.stream`); the disclosure report is in the JSON body, and in the
-/// `x-niji-disclosure` header for the other formats. Every result is saved for the project.
+/// `x-niji-disclosure` header for the other formats. Every result is saved for the project. A
+/// query still running after the synchronous wait (20 s by default) becomes a job: the answer is
+/// `202 Accepted` with the job's id, to follow at `GET …/jobs/{job}` or cancel with `DELETE`.
 pub(crate) async fn query(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,42 +171,62 @@ pub(crate) async fn query(
         )));
     }
     let e = enclave(&state, &id).await?;
-    let result = e.query(&caller.username, &body.sql).await?;
-    let rows_json = json_rows(&result.batches)?;
-    let columns: Vec<Value> = result
-        .schema
-        .fields()
-        .iter()
-        .map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() }))
-        .collect();
-    let result_id = new_id("res");
-    let saved = json!({
-        "result_id": result_id,
-        "columns": columns,
-        "rows": rows_json,
-        "disclosure": result.report,
-        "plan_hash": result.plan_hash,
-        "result_hash": result.result_hash,
-        "duration_ms": result.duration.as_millis() as u64,
-    });
-    sqlx::query(
-        "INSERT INTO results (id, project_id, account_id, sql_text, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let mut task = {
+        let (state, id, caller, sql) =
+            (state.clone(), id.clone(), caller.clone(), body.sql.clone());
+        tokio::spawn(async move { run_and_save(&state, &e, &id, &caller, &sql).await })
+    };
+    let wait = std::time::Duration::from_secs(state.provision.sync_query_seconds);
+    if !wait.is_zero()
+        && let Ok(joined) = tokio::time::timeout(wait, &mut task).await
+    {
+        let (result, saved) = joined.map_err(|e| Error::Internal(format!("query task: {e}")))??;
+        return respond(&headers, &result, saved);
+    }
+    let job = new_id("job");
+    super::jobs::start(&state, &job, &id, &caller, &body.sql).await?;
+    if let Ok(mut jobs) = state.jobs.lock() {
+        jobs.insert(job.clone(), task.abort_handle());
+    }
+    {
+        let (state, job) = (state.clone(), job.clone());
+        tokio::spawn(async move {
+            let outcome = match task.await {
+                Ok(Ok((_, saved))) => {
+                    Ok(saved["result_id"].as_str().unwrap_or_default().to_string())
+                }
+                Ok(Err(e)) => Err((e.code().to_string(), e.to_string())),
+                Err(j) if j.is_cancelled() => Err(("cancelled".into(), "cancelled".into())),
+                Err(j) => Err(("internal".into(), format!("query task: {j}"))),
+            };
+            if let Err(e) = super::jobs::finish(&state, &job, outcome).await {
+                tracing::error!(job = %job, error = ?e, "cannot record the end of a query job");
+            }
+        });
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "job": job,
+            "state": "running",
+            "status": format!("/api/v1/projects/{id}/jobs/{job}"),
+        })),
     )
-    .bind(&result_id)
-    .bind(&id)
-    .bind(&caller.id)
-    .bind(&body.sql)
-    .bind(saved.to_string())
-    .bind(now(&state))
-    .execute(&state.db)
-    .await?;
+        .into_response())
+}
+
+fn respond(
+    headers: &HeaderMap,
+    result: &niji_enclave::QueryResult,
+    saved: Value,
+) -> Result<Response> {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let report =
         serde_json::to_string(&result.report).map_err(|e| Error::Internal(e.to_string()))?;
+    let result_id = saved["result_id"].as_str().unwrap_or_default().to_string();
     let (content_type, bytes) = if accept.contains(ARROW_STREAM) {
         let mut buf = Vec::new();
         {

@@ -19,6 +19,8 @@ pub struct ProvisionDefaults {
     pub limits: Limits,
     /// Votes that decide an application.
     pub quorum: usize,
+    /// Seconds a query is waited for before it becomes a job (0: every query is a job).
+    pub sync_query_seconds: u64,
 }
 
 impl Default for ProvisionDefaults {
@@ -27,6 +29,7 @@ impl Default for ProvisionDefaults {
             disclosure: DisclosureSettings::default(),
             limits: Limits::default(),
             quorum: 2,
+            sync_query_seconds: 20,
         }
     }
 }

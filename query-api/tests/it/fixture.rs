@@ -1,6 +1,5 @@
 //! A small lake, a settable clock and a server on a loopback socket.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +8,6 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use niji_enclave::{AuditLog, Clock};
 use niji_lake::{CommitInfo, TableWriter, ZoneRoot};
-use niji_query_api::auth::RateLimiter;
 use niji_query_api::{AppState, ProvisionDefaults};
 
 /// A clock the test moves.
@@ -120,7 +118,11 @@ async fn lake(root: &ZoneRoot) {
 
 /// Starts a server over a fresh lake and the metadata database at `database` (a fresh SQLite
 /// file when `None`).
-pub(crate) async fn server(database: Option<&str>, rate_limit: u32) -> Server {
+pub(crate) async fn server(
+    database: Option<&str>,
+    rate_limit: u32,
+    sync_query_seconds: u64,
+) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = ZoneRoot::parse(&dir.path().join("lake").display().to_string()).expect("root");
     lake(&root).await;
@@ -134,16 +136,18 @@ pub(crate) async fn server(database: Option<&str>, rate_limit: u32) -> Server {
     std::fs::create_dir_all(&steward_dir).expect("steward dir");
     let audit =
         AuditLog::open(steward_dir.join("audit.jsonl"), Box::new(clock.clone())).expect("audit");
-    let state = AppState {
+    let state = AppState::new(
         db,
-        lake: root,
+        root,
         steward_dir,
-        audit: Arc::new(audit),
-        clock: Arc::new(clock.clone()),
-        limiter: Arc::new(RateLimiter::new(rate_limit)),
-        enclaves: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
-        provision: ProvisionDefaults::default(),
-    };
+        audit,
+        Arc::new(clock.clone()),
+        rate_limit,
+        ProvisionDefaults {
+            sync_query_seconds,
+            ..ProvisionDefaults::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

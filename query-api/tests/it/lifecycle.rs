@@ -347,7 +347,7 @@ async fn walk(s: Server) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_on_sqlite() {
-    walk(server(None, 1000).await).await;
+    walk(server(None, 1000, 20).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,12 +366,12 @@ async fn lifecycle_on_postgres() {
             .expect("reset schema");
     }
     pool.close().await;
-    walk(server(Some(&url), 1000).await).await;
+    walk(server(Some(&url), 1000, 20).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_per_token() {
-    let s = server(None, 20).await;
+    let s = server(None, 20, 20).await;
     let alice = account(&s, "alice", Role::Researcher).await;
     let mut limited = 0;
     for _ in 0..30 {
@@ -388,4 +388,90 @@ async fn rate_limit_per_token() {
         200,
         "another token is not limited"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_queries_become_jobs_with_status_result_and_cancel() {
+    // Every query is a job (no synchronous wait).
+    let s = server(None, 1000, 0).await;
+    let admin = account(&s, "admin", Role::Admin).await;
+    let alice = account(&s, "alice", Role::Researcher).await;
+    let bob = account(&s, "bob", Role::Researcher).await;
+    let r1 = account(&s, "rev1", Role::Reviewer).await;
+    let r2 = account(&s, "rev2", Role::Reviewer).await;
+    let app = alice
+        .post("/api/v1/applications", &application())
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    alice
+        .post(&format!("/api/v1/applications/{app}/submit"), &json!({}))
+        .await;
+    admin
+        .post(
+            &format!("/api/v1/applications/{app}/reviewers"),
+            &json!({ "reviewers": ["rev1", "rev2"] }),
+        )
+        .await;
+    let mut project = String::new();
+    for rv in [&r1, &r2] {
+        rv.post(
+            &format!("/api/v1/applications/{app}/conflict"),
+            &json!({ "conflicted": false }),
+        )
+        .await;
+        let r = rv
+            .post(
+                &format!("/api/v1/applications/{app}/votes"),
+                &json!({ "decision": "approve", "comment": "ok" }),
+            )
+            .await;
+        if let Some(p) = r.json()["project"].as_str() {
+            project = p.to_string();
+        }
+    }
+    assert!(!project.is_empty());
+    let q = format!("/api/v1/projects/{project}/queries");
+    let r = alice
+        .post(
+            &q,
+            &json!({ "sql": "SELECT sex, count(*) AS n FROM receipts GROUP BY sex" }),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let status = r.json()["status"].as_str().expect("status url").to_string();
+    let mut done = Value::Null;
+    for _ in 0..100 {
+        let j = alice.get(&status).await.json();
+        if j["state"] != "running" {
+            done = j;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"]["rows"].as_array().expect("rows").len(), 2);
+    assert_eq!(
+        bob.get(&status).await.status,
+        404,
+        "a non-member sees no job"
+    );
+
+    // A slow query, cancelled.
+    let r = alice
+        .post(
+            &q,
+            &json!({ "sql": "SELECT a.sex, count(*) FROM receipts a, receipts b, receipts c, receipts d GROUP BY a.sex" }),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let status = r.json()["status"].as_str().expect("status url").to_string();
+    let c = request(s.addr, "DELETE", &status, alice.token.as_deref(), None, &[]).await;
+    assert_eq!(c.status, 200, "{}", String::from_utf8_lossy(&c.body));
+    let j = alice.get(&status).await.json();
+    assert_eq!(j["state"], "cancelled", "{j}");
+    let again = request(s.addr, "DELETE", &status, alice.token.as_deref(), None, &[]).await;
+    assert_eq!(again.status, 409);
 }

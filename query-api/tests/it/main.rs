@@ -4,3 +4,4 @@
 mod client;
 mod fixture;
 mod lifecycle;
+mod tls;
