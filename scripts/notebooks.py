@@ -73,7 +73,8 @@ def main():
         try:
             p = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", str(ROOT / "clients" / "python" / "tests")],
-                env={**os.environ, **env}, capture_output=True, text=True,
+                env={**os.environ, **env, "NIJI_LAKE": str(Path(tmp) / "demo" / "data" / "lake")},
+                capture_output=True, text=True,
             )
             print(p.stdout[-3000:], p.stderr[-2000:])
             m = re.search(r"(\d+) passed", p.stdout)

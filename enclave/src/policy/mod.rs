@@ -99,6 +99,18 @@ pub(crate) type Outer<'a> = Option<(&'a DFSchema, &'a Idents)>;
 
 /// The identifier columns of `plan`'s output, computed bottom-up.
 pub(crate) fn idents(plan: &LogicalPlan) -> Idents {
+    idents_with(plan, false)
+}
+
+/// The identifier columns that every output row has: as [`idents`], but an outer join keeps
+/// only its preserved side's (the other side's are null where nothing matched, so they cannot
+/// count the persons behind a row).
+pub(crate) fn preserved_idents(plan: &LogicalPlan) -> Idents {
+    idents_with(plan, true)
+}
+
+fn idents_with(plan: &LogicalPlan, preserved: bool) -> Idents {
+    let idents = |p: &LogicalPlan| idents_with(p, preserved);
     match plan {
         LogicalPlan::Projection(p) => {
             let ids = idents(&p.input);
@@ -135,6 +147,10 @@ pub(crate) fn idents(plan: &LogicalPlan) -> Idents {
             match j.join_type {
                 JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => left,
                 JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => right,
+                JoinType::Left if preserved => left,
+                JoinType::Right if preserved => {
+                    right.into_iter().map(|(i, k)| (i + offset, k)).collect()
+                }
                 _ => left
                     .into_iter()
                     .chain(right.into_iter().map(|(i, k)| (i + offset, k)))

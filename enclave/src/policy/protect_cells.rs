@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
-use super::{Ident, idents};
+use super::{Ident, idents, preserved_idents};
 use crate::error::refuse;
 use crate::functions::{
     COUNTS, CellFn, CellKeyFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, status,
@@ -32,7 +32,8 @@ pub(crate) const HIDDEN: &str = "__niji_";
 ///    so the aggregation still sees who is behind each row (`SELECT sex FROM (SELECT sex FROM
 ///    patients)` counts persons all the same).
 /// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
-///    column (the group's persons; with two, the smaller counts), `bit_xor(DISTINCT pid)` (the
+///    column every row has (the group's persons; with two, as after an inner join on
+///    something else than pid, the smaller counts; an outer join's optional side does not), `bit_xor(DISTINCT pid)` (the
 ///    cell key: a function of the set of persons only, for sticky noise), and for each sum or
 ///    mean the contribution check (dominance NK(2, share) and at least k non-zero
 ///    contributors).
@@ -123,7 +124,7 @@ impl ProtectCells {
 
     fn protect(&self, a: Aggregate, hidden: &mut usize) -> Result<LogicalPlan> {
         let input = carry_persons(Arc::unwrap_or_clone(a.input.clone()), hidden)?;
-        let persons: Vec<Column> = idents(&input)
+        let persons: Vec<Column> = preserved_idents(&input)
             .into_iter()
             .filter(|(_, k)| *k == Ident::Person)
             .map(|(i, _)| Column::from(input.schema().qualified_field(i)))

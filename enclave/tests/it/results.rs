@@ -138,3 +138,29 @@ async fn pids_differ_between_projects() {
     assert_eq!(rb.rows(), 1);
     assert_ne!(ra.plan_hash, "");
 }
+
+#[tokio::test]
+async fn rows_an_outer_join_leaves_unmatched_are_counted_by_their_preserved_side() {
+    let l = lake().await;
+    let e = enclave(&l, exact_spec()).await;
+    let r = e
+        .query(
+            "alice",
+            "SELECT r.sex, CASE WHEN d.pid IS NULL THEN 'no' ELSE 'yes' END AS e11, \
+             count(DISTINCT r.pid) AS persons \
+             FROM receipts r LEFT JOIN (SELECT DISTINCT pid FROM diagnoses WHERE code = 'E11') d \
+             ON r.pid = d.pid GROUP BY 1, 2",
+        )
+        .await
+        .expect("admitted");
+    assert_eq!(
+        rows(&r),
+        vec![
+            vec!["1", "no", "70"],
+            vec!["1", "yes", "30"],
+            vec!["2", "no", "70"],
+            vec!["2", "yes", "30"],
+        ]
+    );
+    assert_eq!(r.report.groups_withheld, 0);
+}
