@@ -209,10 +209,37 @@ pub(crate) fn run(
         started.elapsed().as_secs_f64(),
         set.heap_bytes() / (1 << 20)
     );
+    let mut quality = None;
     if let Some(dir) = &args.evaluate {
         let truth = Truth::load(dir).context("cannot read the truth")?;
         let q = evaluate(&set, &linkage.record_clusters(&set), &truth);
         println!("{q}");
+        quality = Some(q.to_string());
+    }
+    if !args.dry_run {
+        // The job report the steward reads (`GET /api/v1/steward/jobs`): counts, rules,
+        // timings; no record or person identifier.
+        let report = serde_json::json!({
+            "job_id": job,
+            "kind": "link",
+            "records": set.len(),
+            "records_by_table": counts.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "persons": linkage.clusters,
+            "new_persons": assignment.new_persons,
+            "merges": assignment.merges.len(),
+            "splits": assignment.splits.len(),
+            "records_by_rule": linkage.rule_counts(&set).iter().map(|(r, n)| (r.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "probabilistic": { "pairs": s.pairs, "accepted": s.accepted, "merges": s.merges, "refused_by_guards": s.blocked },
+            "lake_rows": lake_rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "seconds": { "read": read_secs, "link": link_secs, "write": write_secs, "total": started.elapsed().as_secs_f64() },
+            "quality": quality,
+        });
+        let jobs = config.data_dir.join("steward").join("jobs");
+        std::fs::create_dir_all(&jobs)
+            .with_context(|| format!("cannot create {}", jobs.display()))?;
+        let path = jobs.join(format!("{job}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -198,6 +198,17 @@ fn demo_prepares_a_queryable_project_and_an_audit_log_that_verifies() {
         }
     }
     assert!(values > 1000, "{values} string values scanned");
+    // The steward's job reports: the ingest manifest and the link report.
+    let reports: Vec<String> = std::fs::read_dir(demo.join("data/steward/jobs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.contains("\"kind\": \"link\"") && r.contains("\"persons\""))
+    );
+    assert!(reports.len() >= 2, "{} reports", reports.len());
     // The review decisions of the demo are in the audit log, and the chain verifies.
     let o = niji()
         .args(["audit", "verify", "--log"])

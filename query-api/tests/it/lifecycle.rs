@@ -474,4 +474,46 @@ async fn long_queries_become_jobs_with_status_result_and_cancel() {
     assert_eq!(j["state"], "cancelled", "{j}");
     let again = request(s.addr, "DELETE", &status, alice.token.as_deref(), None, &[]).await;
     assert_eq!(again.status, 409);
+
+    // An amendment goes through the same review and updates the same project (same key).
+    let mut amendment = application();
+    amendment["datasets"] = json!(["receipts"]);
+    amendment["amends"] = json!(project);
+    let app2 = alice.post("/api/v1/applications", &amendment).await.json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    alice
+        .post(&format!("/api/v1/applications/{app2}/submit"), &json!({}))
+        .await;
+    admin
+        .post(
+            &format!("/api/v1/applications/{app2}/reviewers"),
+            &json!({ "reviewers": ["rev1", "rev2"] }),
+        )
+        .await;
+    let mut decided = Value::Null;
+    for rv in [&r1, &r2] {
+        rv.post(
+            &format!("/api/v1/applications/{app2}/conflict"),
+            &json!({ "conflicted": false }),
+        )
+        .await;
+        decided = rv
+            .post(
+                &format!("/api/v1/applications/{app2}/votes"),
+                &json!({ "decision": "approve", "comment": "narrower" }),
+            )
+            .await
+            .json();
+    }
+    assert_eq!(decided["project"], json!(project), "{decided}");
+    let tables = alice
+        .get(&format!("/api/v1/projects/{project}"))
+        .await
+        .json()["tables"]
+        .as_array()
+        .expect("tables")
+        .len();
+    assert_eq!(tables, 1, "the amendment narrowed the project to receipts");
 }
