@@ -28,8 +28,8 @@ pub(crate) const HIDDEN: &str = "__niji_";
 
 /// Rewrites an admitted plan so that every output cell is protected by the engine itself:
 ///
-/// 1. Every projection below the output aggregation keeps the `pid` columns it would drop,
-///    so the aggregation still sees who is behind each row (`SELECT sex FROM (SELECT sex FROM
+/// 1. Every projection below the output aggregation that would drop every `pid` column keeps
+///    them, so the aggregation still sees who is behind each row (`SELECT sex FROM (SELECT sex FROM
 ///    patients)` counts persons all the same).
 /// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
 ///    column every row has (the group's persons; with two, as after an inner join on
@@ -237,11 +237,19 @@ fn carry_persons(plan: LogicalPlan, hidden: &mut usize) -> Result<LogicalPlan> {
                     _ => None,
                 })
                 .collect();
-            let missing: Vec<usize> = ids
-                .keys()
-                .copied()
-                .filter(|i| !passed.contains(i))
+            // One person column is enough to count persons; adding more would change a
+            // DISTINCT above this projection (`SELECT DISTINCT pid …` must stay one row per
+            // person), and unit keys never count.
+            let persons: Vec<usize> = ids
+                .iter()
+                .filter(|(_, k)| **k == Ident::Person)
+                .map(|(i, _)| *i)
                 .collect();
+            let missing: Vec<usize> = if persons.iter().any(|i| passed.contains(i)) {
+                Vec::new()
+            } else {
+                persons
+            };
             if missing.is_empty() {
                 return Ok(Transformed::no(LogicalPlan::Projection(p)));
             }

@@ -164,3 +164,29 @@ async fn rows_an_outer_join_leaves_unmatched_are_counted_by_their_preserved_side
     );
     assert_eq!(r.report.groups_withheld, 0);
 }
+
+#[tokio::test]
+async fn distinct_persons_stay_one_row_per_person() {
+    // Regression: the rewrite once carried `unit_key` under `SELECT DISTINCT pid`, which made
+    // one row per receipt (found by the DuckDB oracle).
+    let l = lake().await;
+    let e = enclave(&l, exact_spec()).await;
+    let r = e
+        .query(
+            "alice",
+            "SELECT count(*) AS persons FROM (SELECT DISTINCT pid FROM receipts)",
+        )
+        .await
+        .expect("admitted");
+    assert_eq!(rows(&r), vec![vec!["200"]]);
+    let r = e
+        .query(
+            "alice",
+            "WITH d AS (SELECT DISTINCT pid FROM diagnoses WHERE code = 'E11') \
+             SELECT r.sex, count(*) AS rows FROM d JOIN receipts r ON d.pid = r.pid GROUP BY 1",
+        )
+        .await
+        .expect("admitted");
+    // Persons 1..=60 with E11, three receipts each, half of each sex.
+    assert_eq!(rows(&r), vec![vec!["1", "90"], vec!["2", "90"]]);
+}
