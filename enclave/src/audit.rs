@@ -77,19 +77,8 @@ impl AuditRecord {
         outcome: &Result<QueryResult>,
         duration: Duration,
     ) -> Self {
-        let mut r = AuditRecord {
-            kind: "query".into(),
-            account: account.into(),
-            project: project.into(),
-            sql: sql.into(),
-            outcome: "ok".into(),
-            plan_hash: None,
-            result_hash: None,
-            rows: 0,
-            groups_withheld: 0,
-            cells_suppressed: 0,
-            duration_ms: duration.as_millis() as u64,
-        };
+        let mut r = AuditRecord::event("query", account, project, sql);
+        r.duration_ms = duration.as_millis() as u64;
         match outcome {
             Ok(q) => {
                 r.plan_hash = Some(q.plan_hash.clone());

@@ -93,8 +93,9 @@ impl Error {
 
     /// Maps a DataFusion error met while executing.
     pub(crate) fn from_execution(e: DataFusionError, memory_mib: usize) -> Self {
-        tracing::debug!(error = %e, "query execution failed");
         let root = e.find_root();
+        // The variant only: an execution error's text can quote a cell value.
+        tracing::debug!(kind = root_kind(root), "query execution failed");
         if matches!(root, DataFusionError::ResourcesExhausted(_)) {
             return Error::MemoryLimit { mib: memory_mib };
         }
@@ -133,6 +134,20 @@ fn into_refusal(e: DataFusionError) -> std::result::Result<Error, DataFusionErro
             Err(shared) => Err(DataFusionError::Shared(shared)),
         },
         other => Err(other),
+    }
+}
+
+fn root_kind(e: &DataFusionError) -> &'static str {
+    match e {
+        DataFusionError::ArrowError(..) => "arrow",
+        DataFusionError::ParquetError(..) => "parquet",
+        DataFusionError::ObjectStore(..) => "object_store",
+        DataFusionError::IoError(..) => "io",
+        DataFusionError::ResourcesExhausted(..) => "resources_exhausted",
+        DataFusionError::NotImplemented(..) => "not_implemented",
+        DataFusionError::Execution(..) => "execution",
+        DataFusionError::External(..) => "external",
+        _ => "other",
     }
 }
 

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int8Type, Int64Type};
-use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, Int8Array, Int64Array, StringArray};
+use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, Int8Array, Int64Array};
 use arrow_schema::{DataType, Field, FieldRef};
+use datafusion::arrow;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -221,14 +222,7 @@ impl ScalarUDFImpl for IdentityFn {
                     .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?,
             ),
             IdentityKind::Unit => {
-                // A separate domain from pid's, so a unit never equals a person.
-                let labels: StringArray =
-                    ids.iter().map(|v| v.map(|v| format!("unit:{v}"))).collect();
-                Arc::new(
-                    self.key
-                        .pid_array(&labels)
-                        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?,
-                )
+                Arc::new(ids.unary::<_, Int64Type>(|v| self.key.unit_pid(v as u64)))
             }
         };
         Ok(ColumnarValue::Array(out))
@@ -542,10 +536,7 @@ impl Accumulator for ContribAcc {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
-            return exec_err!("niji_contrib: unexpected state type");
-        };
-        for blob in blobs.iter().flatten() {
+        for blob in state_blobs(states, "niji_contrib")? {
             for chunk in blob.chunks_exact(16) {
                 let p = i64::from_le_bytes(chunk[..8].try_into().unwrap_or_default());
                 let x = f64::from_le_bytes(chunk[8..].try_into().unwrap_or_default());
@@ -621,10 +612,7 @@ impl Accumulator for CellKeyAcc {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
-            return exec_err!("niji_cell_key: unexpected state type");
-        };
-        for blob in blobs.iter().flatten() {
+        for blob in state_blobs(states, "niji_cell_key")? {
             for chunk in blob.chunks_exact(8) {
                 self.persons
                     .insert(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
@@ -634,9 +622,18 @@ impl Accumulator for CellKeyAcc {
     }
 }
 
+/// The binary partial states of one of the enclave's aggregates.
+fn state_blobs<'a>(
+    states: &'a [ArrayRef],
+    name: &str,
+) -> DfResult<impl Iterator<Item = &'a [u8]> + 'a> {
+    let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
+        return exec_err!("{name}: unexpected state type");
+    };
+    Ok(blobs.iter().flatten())
+}
+
 /// Reads a hidden status column.
 pub(crate) fn statuses(a: &dyn Array) -> Option<&Int8Array> {
     a.as_any().downcast_ref::<Int8Array>()
 }
-
-use datafusion::arrow;

@@ -64,6 +64,11 @@ impl std::fmt::Debug for Enclave {
 }
 
 impl QueryResult {
+    /// The result as an Arrow IPC stream (the bytes `result_hash` is the SHA-256 of).
+    pub fn arrow_ipc(&self) -> Result<Vec<u8>> {
+        ipc_stream(&self.schema, &self.batches)
+    }
+
     /// Rows in the result.
     pub fn rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
@@ -422,22 +427,23 @@ fn strip_hidden(
 }
 
 fn hash_batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<String> {
+    Ok(hex(&Sha256::digest(ipc_stream(schema, batches)?)))
+}
+
+/// The batches as an Arrow IPC stream.
+fn ipc_stream(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
+    let err = |e: datafusion::arrow::error::ArrowError| Error::Execution {
+        message: format!("arrow ipc: {e}"),
+    };
     let mut buf = Vec::new();
-    {
-        let mut w = datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut buf, schema)
-            .map_err(|e| Error::Execution {
-                message: format!("hash result: {e}"),
-            })?;
-        for b in batches {
-            w.write(b).map_err(|e| Error::Execution {
-                message: format!("hash result: {e}"),
-            })?;
-        }
-        w.finish().map_err(|e| Error::Execution {
-            message: format!("hash result: {e}"),
-        })?;
+    let mut w =
+        datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut buf, schema).map_err(err)?;
+    for b in batches {
+        w.write(b).map_err(err)?;
     }
-    Ok(hex(&Sha256::digest(&buf)))
+    w.finish().map_err(err)?;
+    drop(w);
+    Ok(buf)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -141,11 +141,25 @@ impl ProjectKey {
     /// The pid of a numeric person id.
     #[inline]
     pub fn pid(&self, person_id: u64) -> i64 {
-        let mut msg = [0u8; 12];
-        msg[..3].copy_from_slice(b"pid");
-        msg[3] = SEPARATOR;
-        msg[4..].copy_from_slice(&person_id.to_be_bytes());
-        first_i64(&self.hasher.mac(&msg))
+        self.labelled(b"pid", person_id)
+    }
+
+    /// The project's pseudonym of a unit (receipt, checkup, care claim, EHR bundle) id:
+    /// `HMAC(K_project, "unit" ‖ 0x1F ‖ unit_id)`, a domain apart from pids, so a unit never
+    /// gets a person's pseudonym.
+    #[inline]
+    pub fn unit_pid(&self, unit_id: u64) -> i64 {
+        self.labelled(b"unit", unit_id)
+    }
+
+    #[inline]
+    fn labelled(&self, label: &[u8], id: u64) -> i64 {
+        let mut msg = [0u8; 16];
+        let n = label.len().min(7);
+        msg[..n].copy_from_slice(&label[..n]);
+        msg[n] = SEPARATOR;
+        msg[n + 1..n + 9].copy_from_slice(&id.to_be_bytes());
+        first_i64(&self.hasher.mac(&msg[..n + 9]))
     }
 
     /// The pid of a textual person id.
@@ -258,6 +272,17 @@ struct Repr<'a> {
 mod tests {
     use super::*;
     use arrow_array::{StringArray, UInt64Array};
+
+    #[test]
+    fn unit_pseudonyms_are_a_domain_apart_from_pids() {
+        let key = ProjectKey::from_key("p1", SecretKey::from_bytes([3; 32]), Utc::now(), None);
+        let mut msg = b"unit\x1f".to_vec();
+        msg.extend_from_slice(&42u64.to_be_bytes());
+        assert_eq!(key.unit_pid(42), first_i64(&key.hasher.mac(&msg)));
+        for id in [0u64, 1, 42, u64::MAX] {
+            assert_ne!(key.unit_pid(id), key.pid(id));
+        }
+    }
 
     #[test]
     fn pid_is_the_documented_hmac() {

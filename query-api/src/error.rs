@@ -92,12 +92,10 @@ impl Error {
 
     /// The message a client may see.
     fn public_message(&self) -> String {
-        match self {
-            Error::Query(e) if self.status() == StatusCode::INTERNAL_SERVER_ERROR => {
-                let _ = e;
-                "internal error".to_string()
-            }
-            other => other.to_string(),
+        if matches!(self, Error::Query(_)) && self.status().is_server_error() {
+            "internal error".to_string()
+        } else {
+            self.to_string()
         }
     }
 }

@@ -228,18 +228,7 @@ fn respond(
         serde_json::to_string(&result.report).map_err(|e| Error::Internal(e.to_string()))?;
     let result_id = saved["result_id"].as_str().unwrap_or_default().to_string();
     let (content_type, bytes) = if accept.contains(ARROW_STREAM) {
-        let mut buf = Vec::new();
-        {
-            let mut w = arrow::ipc::writer::StreamWriter::try_new(&mut buf, &result.schema)
-                .map_err(|e| Error::Internal(format!("arrow: {e}")))?;
-            for b in &result.batches {
-                w.write(b)
-                    .map_err(|e| Error::Internal(format!("arrow: {e}")))?;
-            }
-            w.finish()
-                .map_err(|e| Error::Internal(format!("arrow: {e}")))?;
-        }
-        (ARROW_STREAM, buf)
+        (ARROW_STREAM, result.arrow_ipc()?)
     } else if accept.contains("text/csv") {
         let mut buf = Vec::new();
         {
