@@ -15,24 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+from delta import active_files
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def sh(cmd, **kw):
     print("+", " ".join(map(str, cmd)), flush=True)
     return subprocess.run(cmd, check=True, **kw)
-
-
-def active_files(table_dir: Path):
-    files = {}
-    for commit in sorted((table_dir / "_delta_log").glob("*.json")):
-        for line in commit.read_text().splitlines():
-            a = json.loads(line)
-            if "add" in a:
-                files[a["add"]["path"]] = True
-            elif "remove" in a:
-                files.pop(a["remove"]["path"], None)
-    return [str(table_dir / p) for p in files]
 
 
 def build_lake(persons, work: Path):

@@ -36,11 +36,8 @@ impl Catalog {
     pub async fn open(lake: &ZoneRoot, spec: &ProjectSpec, key: Arc<ProjectKey>) -> Result<Self> {
         spec.validate()?;
         let private = SessionContext::new();
-        private.register_udf(ScalarUDF::from(IdentityFn::new(
-            IdentityKind::Person,
-            key.clone(),
-        )));
-        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Unit, key)));
+        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Person, &key)));
+        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Unit, &key)));
         let mut views = BTreeMap::new();
         let mut versions = BTreeMap::new();
         for ds in &spec.datasets {

@@ -15,10 +15,10 @@ use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, ColumnarValue, EmitTo, GroupsAccumulator, ScalarFunctionArgs,
+    ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
-use niji_pseudonymize::ProjectKey;
+use niji_pseudonymize::{IdPermutation, PermutationDomain, ProjectKey};
 
 /// Name of the person pseudonym function (only in the catalog's private session).
 pub(crate) const PID_FN: &str = "niji_pid";
@@ -168,19 +168,24 @@ pub(crate) enum IdentityKind {
     Unit,
 }
 
-/// `niji_pid(person_id)` / `niji_unit(unit_id)`: the project's keyed pseudonyms.
+/// `niji_pid(person_id)` / `niji_unit(unit_id)`: the project's keyed pseudonyms, computed by
+/// the project's [`IdPermutation`] (their values never leave the engine; the policy sees to it).
 #[derive(Debug)]
 pub(crate) struct IdentityFn {
     kind: IdentityKind,
-    key: Arc<ProjectKey>,
+    permutation: IdPermutation,
     signature: Signature,
 }
 
 impl IdentityFn {
-    pub(crate) fn new(kind: IdentityKind, key: Arc<ProjectKey>) -> Self {
+    pub(crate) fn new(kind: IdentityKind, key: &ProjectKey) -> Self {
+        let domain = match kind {
+            IdentityKind::Person => PermutationDomain::Person,
+            IdentityKind::Unit => PermutationDomain::Unit,
+        };
         IdentityFn {
             kind,
-            key,
+            permutation: key.permutation(domain),
             signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
         }
     }
@@ -188,14 +193,14 @@ impl IdentityFn {
 
 impl PartialEq for IdentityFn {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.key.fingerprint() == other.key.fingerprint()
+        self.kind == other.kind && self.permutation == other.permutation
     }
 }
 impl Eq for IdentityFn {}
 impl Hash for IdentityFn {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal functions hash alike; the key itself stays out of any hasher.
         self.kind.hash(state);
-        self.key.fingerprint().hash(state);
     }
 }
 
@@ -215,17 +220,9 @@ impl ScalarUDFImpl for IdentityFn {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let ids = arrays[0].as_primitive::<Int64Type>();
-        let out: ArrayRef = match self.kind {
-            IdentityKind::Person => Arc::new(
-                self.key
-                    .pid_array(ids)
-                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?,
-            ),
-            IdentityKind::Unit => {
-                Arc::new(ids.unary::<_, Int64Type>(|v| self.key.unit_pid(v as u64)))
-            }
-        };
-        Ok(ColumnarValue::Array(out))
+        Ok(ColumnarValue::Array(Arc::new(
+            self.permutation.apply_array(ids),
+        )))
     }
 }
 
@@ -443,6 +440,13 @@ impl ContribFn {
             ),
         }
     }
+
+    fn rules(&self) -> ContribRules {
+        ContribRules {
+            k: self.k,
+            share: f64::from(self.dominance_permille) / 1000.0,
+        }
+    }
 }
 
 impl PartialEq for ContribFn {
@@ -469,81 +473,19 @@ impl AggregateUDFImpl for ContribFn {
         Ok(DataType::Int8)
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(ContribAcc {
-            k: self.k,
-            share: f64::from(self.dominance_permille) / 1000.0,
-            per_person: HashMap::new(),
-        }))
+        Ok(Box::new(OneGroup(PerPerson::new(self.rules()))))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[per_person]", args.name),
-            DataType::Binary,
-            true,
-        ))])
+        Ok(vec![blob_field(args.name, "per_person")])
     }
-}
-
-#[derive(Debug)]
-struct ContribAcc {
-    k: u64,
-    share: f64,
-    per_person: HashMap<i64, f64>,
-}
-
-impl Accumulator for ContribAcc {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let pids = values[0].as_primitive::<Int64Type>();
-        let xs = values[1].as_primitive::<Float64Type>();
-        for (p, x) in pids.iter().zip(xs.iter()) {
-            if let (Some(p), Some(x)) = (p, x) {
-                *self.per_person.entry(p).or_default() += x;
-            }
-        }
-        Ok(())
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
     }
-
-    fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        let mut totals: Vec<f64> = self.per_person.values().map(|v| v.abs()).collect();
-        let sum: f64 = totals.iter().sum();
-        if sum == 0.0 {
-            return Ok(ScalarValue::Int8(Some(status::OK)));
-        }
-        let nonzero = totals.iter().filter(|v| **v > 0.0).count() as u64;
-        if nonzero < self.k {
-            return Ok(ScalarValue::Int8(Some(status::FEW_CONTRIBUTORS)));
-        }
-        totals.sort_by(|a, b| b.total_cmp(a));
-        let top2: f64 = totals.iter().take(2).sum();
-        Ok(ScalarValue::Int8(Some(if top2 > self.share * sum {
-            status::DOMINATED
-        } else {
-            status::OK
-        })))
-    }
-
-    fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.per_person.capacity() * 24
-    }
-
-    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let mut bytes = Vec::with_capacity(self.per_person.len() * 16);
-        for (p, x) in &self.per_person {
-            bytes.extend_from_slice(&p.to_le_bytes());
-            bytes.extend_from_slice(&x.to_le_bytes());
-        }
-        Ok(vec![ScalarValue::Binary(Some(bytes))])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        for blob in state_blobs(states, "niji_contrib")? {
-            for chunk in blob.chunks_exact(16) {
-                let p = i64::from_le_bytes(chunk[..8].try_into().unwrap_or_default());
-                let x = f64::from_le_bytes(chunk[8..].try_into().unwrap_or_default());
-                *self.per_person.entry(p).or_default() += x;
-            }
-        }
-        Ok(())
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> DfResult<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(PerPerson::new(self.rules())))
     }
 }
 
@@ -573,64 +515,346 @@ impl AggregateUDFImpl for CellKeyFn {
         Ok(DataType::Int64)
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(CellKeyAcc::default()))
+        Ok(Box::new(OneGroup(PerPerson::new(CellKey))))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[persons]", args.name),
-            DataType::Binary,
-            true,
-        ))])
+        Ok(vec![blob_field(args.name, "persons")])
+    }
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> DfResult<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(PerPerson::new(CellKey)))
     }
 }
 
-#[derive(Debug, Default)]
-struct CellKeyAcc {
-    persons: std::collections::HashSet<i64>,
+fn blob_field(name: &str, what: &str) -> FieldRef {
+    Arc::new(Field::new(
+        format!("{name}[{what}]"),
+        DataType::Binary,
+        true,
+    ))
 }
 
-impl Accumulator for CellKeyAcc {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        self.persons
-            .extend(values[0].as_primitive::<Int64Type>().iter().flatten());
-        Ok(())
+/// What one of the enclave's aggregates keeps per person of a group, and what it makes of them.
+trait PerPersonRule: Send + Sync + std::fmt::Debug + 'static {
+    /// The value kept per person (summed when a person comes again).
+    type Value: Copy + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign;
+    /// Bytes of a value in the partial state.
+    const BYTES: usize;
+    const NAME: &'static str;
+    /// The value a row adds (`None` when the row does not count).
+    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, Self::Value)>;
+    fn write(v: Self::Value, out: &mut Vec<u8>);
+    fn read(b: &[u8]) -> Self::Value;
+    /// The aggregate's result for the persons of one group.
+    fn finish(&self, persons: &PidMap<Self::Value>) -> ScalarValue;
+    fn finish_array(&self, groups: &[PidMap<Self::Value>]) -> ArrayRef;
+}
+
+/// A hasher for pids, which are already uniformly spread by the project's permutation.
+#[derive(Default, Clone, Copy)]
+struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.0 = v as u64;
+    }
+}
+
+type PidMap<V> = HashMap<i64, V, std::hash::BuildHasherDefault<PidHasher>>;
+
+/// Per group (by index), the persons seen and their values: the groups accumulator of
+/// `niji_contrib` and `niji_cell_key`, and with one group their plain accumulator.
+#[derive(Debug)]
+struct PerPerson<R: PerPersonRule> {
+    rule: R,
+    groups: Vec<PidMap<R::Value>>,
+    entries: usize,
+}
+
+impl<R: PerPersonRule> PerPerson<R> {
+    fn new(rule: R) -> Self {
+        PerPerson {
+            rule,
+            groups: Vec::new(),
+            entries: 0,
+        }
     }
 
-    fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        Ok(ScalarValue::Int64(Some(
-            self.persons.iter().fold(0i64, |acc, p| acc ^ p),
-        )))
+    fn add(&mut self, group: usize, pid: i64, v: R::Value) {
+        let map = &mut self.groups[group];
+        let before = map.len();
+        *map.entry(pid).or_default() += v;
+        self.entries += map.len() - before;
     }
 
-    fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.persons.capacity() * 8
+    fn update(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) {
+        if self.groups.len() < total {
+            self.groups.resize_with(total, PidMap::default);
+        }
+        for (i, &g) in group_indices.iter().enumerate() {
+            if filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
+                continue;
+            }
+            if let Some((pid, v)) = R::row(values, i) {
+                self.add(g, pid, v);
+            }
+        }
     }
 
-    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let bytes: Vec<u8> = self.persons.iter().flat_map(|p| p.to_le_bytes()).collect();
-        Ok(vec![ScalarValue::Binary(Some(bytes))])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        for blob in state_blobs(states, "niji_cell_key")? {
-            for chunk in blob.chunks_exact(8) {
-                self.persons
-                    .insert(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+    fn merge(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total: usize,
+    ) -> DfResult<()> {
+        let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
+            return exec_err!("{}: unexpected state type", R::NAME);
+        };
+        if self.groups.len() < total {
+            self.groups.resize_with(total, PidMap::default);
+        }
+        for (blob, &g) in blobs.iter().zip(group_indices) {
+            for chunk in blob.unwrap_or_default().chunks_exact(8 + R::BYTES) {
+                let pid = i64::from_le_bytes(chunk[..8].try_into().unwrap_or_default());
+                self.add(g, pid, R::read(&chunk[8..]));
             }
         }
         Ok(())
     }
+
+    fn take(&mut self, emit_to: EmitTo) -> Vec<PidMap<R::Value>> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        self.entries -= taken.iter().map(|m| m.len()).sum::<usize>();
+        taken
+    }
+
+    fn blob(map: &PidMap<R::Value>) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(map.len() * (8 + R::BYTES));
+        for (p, v) in map {
+            bytes.extend_from_slice(&p.to_le_bytes());
+            R::write(*v, &mut bytes);
+        }
+        bytes
+    }
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.groups.capacity() * std::mem::size_of::<PidMap<R::Value>>()
+            + self.entries * (8 + std::mem::size_of::<R::Value>()) * 2
+    }
 }
 
-/// The binary partial states of one of the enclave's aggregates.
-fn state_blobs<'a>(
-    states: &'a [ArrayRef],
-    name: &str,
-) -> DfResult<impl Iterator<Item = &'a [u8]> + 'a> {
-    let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
-        return exec_err!("{name}: unexpected state type");
-    };
-    Ok(blobs.iter().flatten())
+impl<R: PerPersonRule> GroupsAccumulator for PerPerson<R> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.update(values, group_indices, opt_filter, total_num_groups);
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
+        let groups = self.take(emit_to);
+        Ok(self.rule.finish_array(&groups))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        let blobs: BinaryArray = groups.iter().map(|m| Some(Self::blob(m))).collect();
+        Ok(vec![Arc::new(blobs)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.merge(values, group_indices, total_num_groups)
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> DfResult<Vec<ArrayRef>> {
+        let rows = values.first().map_or(0, |v| v.len());
+        let blobs: BinaryArray = (0..rows)
+            .map(|i| {
+                let mut bytes = Vec::with_capacity(8 + R::BYTES);
+                let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+                if let Some((pid, v)) = R::row(values, i).filter(|_| kept) {
+                    bytes.extend_from_slice(&pid.to_le_bytes());
+                    R::write(v, &mut bytes);
+                }
+                Some(bytes)
+            })
+            .collect();
+        Ok(vec![Arc::new(blobs)])
+    }
+
+    fn size(&self) -> usize {
+        self.bytes()
+    }
+}
+
+/// The plain accumulator (an aggregation without GROUP BY): one group.
+#[derive(Debug)]
+struct OneGroup<R: PerPersonRule>(PerPerson<R>);
+
+impl<R: PerPersonRule> Accumulator for OneGroup<R> {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
+        let rows = values.first().map_or(0, |v| v.len());
+        self.0.update(values, &vec![0; rows], None, 1);
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> DfResult<ScalarValue> {
+        let empty = PidMap::default();
+        Ok(self.0.rule.finish(self.0.groups.first().unwrap_or(&empty)))
+    }
+
+    fn size(&self) -> usize {
+        self.0.bytes()
+    }
+
+    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
+        let bytes = self
+            .0
+            .groups
+            .first()
+            .map(PerPerson::<R>::blob)
+            .unwrap_or_default();
+        Ok(vec![ScalarValue::Binary(Some(bytes))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
+        let rows = states.first().map_or(0, |v| v.len());
+        self.0.merge(states, &vec![0; rows], 1)
+    }
+}
+
+/// The rules of `niji_contrib`.
+#[derive(Debug, Clone, Copy)]
+struct ContribRules {
+    k: u64,
+    share: f64,
+}
+
+impl ContribRules {
+    fn status(&self, persons: &PidMap<f64>) -> i8 {
+        let mut totals: Vec<f64> = persons.values().map(|v| v.abs()).collect();
+        let sum: f64 = totals.iter().sum();
+        if sum == 0.0 {
+            return status::OK;
+        }
+        let nonzero = totals.iter().filter(|v| **v > 0.0).count() as u64;
+        if nonzero < self.k {
+            return status::FEW_CONTRIBUTORS;
+        }
+        totals.sort_by(|a, b| b.total_cmp(a));
+        let top2: f64 = totals.iter().take(2).sum();
+        if top2 > self.share * sum {
+            status::DOMINATED
+        } else {
+            status::OK
+        }
+    }
+}
+
+impl PerPersonRule for ContribRules {
+    type Value = f64;
+    const BYTES: usize = 8;
+    const NAME: &'static str = "niji_contrib";
+    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, f64)> {
+        let (pids, xs) = (
+            values[0].as_primitive::<Int64Type>(),
+            values[1].as_primitive::<Float64Type>(),
+        );
+        (pids.is_valid(i) && xs.is_valid(i)).then(|| (pids.value(i), xs.value(i)))
+    }
+    fn write(v: f64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn read(b: &[u8]) -> f64 {
+        f64::from_le_bytes(b.try_into().unwrap_or_default())
+    }
+    fn finish(&self, persons: &PidMap<f64>) -> ScalarValue {
+        ScalarValue::Int8(Some(self.status(persons)))
+    }
+    fn finish_array(&self, groups: &[PidMap<f64>]) -> ArrayRef {
+        Arc::new(
+            groups
+                .iter()
+                .map(|m| Some(self.status(m)))
+                .collect::<Int8Array>(),
+        )
+    }
+}
+
+/// The rule of `niji_cell_key`: a set of persons (a unit value per pid).
+#[derive(Debug, Clone, Copy)]
+struct CellKey;
+
+/// A count that only says "present" (adding two is still one).
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen;
+
+impl std::ops::AddAssign for Seen {
+    fn add_assign(&mut self, _: Seen) {}
+}
+
+impl CellKey {
+    fn key(persons: &PidMap<Seen>) -> i64 {
+        persons.keys().fold(0i64, |acc, p| acc ^ p)
+    }
+}
+
+impl PerPersonRule for CellKey {
+    type Value = Seen;
+    const BYTES: usize = 0;
+    const NAME: &'static str = "niji_cell_key";
+    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, Seen)> {
+        let pids = values[0].as_primitive::<Int64Type>();
+        pids.is_valid(i).then(|| (pids.value(i), Seen))
+    }
+    fn write(_: Seen, _: &mut Vec<u8>) {}
+    fn read(_: &[u8]) -> Seen {
+        Seen
+    }
+    fn finish(&self, persons: &PidMap<Seen>) -> ScalarValue {
+        ScalarValue::Int64(Some(Self::key(persons)))
+    }
+    fn finish_array(&self, groups: &[PidMap<Seen>]) -> ArrayRef {
+        Arc::new(
+            groups
+                .iter()
+                .map(|m| Some(Self::key(m)))
+                .collect::<Int64Array>(),
+        )
+    }
 }
 
 /// Reads a hidden status column.

@@ -60,4 +60,4 @@ pub use keyer::LinkKeyer;
 pub use keystore::{KeyStore, KeyVersion, LocalKeyFile, MemoryKeyStore, SecretKey};
 pub use kinds::{Identity, KeyKind, LinkKey};
 pub use normalize::RULESET_VERSION;
-pub use project::ProjectKey;
+pub use project::{IdPermutation, PermutationDomain, ProjectKey};

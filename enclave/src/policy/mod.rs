@@ -186,11 +186,8 @@ pub(crate) mod testing {
     pub(crate) async fn session() -> SessionContext {
         let key = Arc::new(ProjectKey::generate("t").expect("key"));
         let private = SessionContext::new();
-        private.register_udf(ScalarUDF::from(IdentityFn::new(
-            IdentityKind::Person,
-            key.clone(),
-        )));
-        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Unit, key)));
+        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Person, &key)));
+        private.register_udf(ScalarUDF::from(IdentityFn::new(IdentityKind::Unit, &key)));
         let raw_p = Schema::new(vec![
             Field::new("person_id", DataType::Int64, false),
             Field::new("sex", DataType::Utf8, true),
