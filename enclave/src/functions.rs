@@ -261,11 +261,15 @@ pub(crate) struct Protection {
 
 impl Protection {
     /// Sticky noise in −2..=2 for a cell: a keyed function of the set of persons behind it
-    /// (the XOR of their pids), so the same persons always get the same noise, whatever the
-    /// SQL that reached them.
-    fn noise(&self, cell_key: i64) -> i64 {
-        const DOMAIN: u64 = 0x6e6f_6973_6520_7631; // "noise v1"
-        self.key.pid((cell_key as u64) ^ DOMAIN).rem_euclid(5) - 2
+    /// (its smallest and largest pid and its number of persons), so the same persons always
+    /// get the same noise, whatever the SQL that reached them.
+    fn noise(&self, min_pid: i64, max_pid: i64, persons: i64) -> i64 {
+        const DOMAIN: u64 = 0x6e6f_6973_6520_7632; // "noise v2"
+        let key = (min_pid as u64)
+            ^ (max_pid as u64).rotate_left(21)
+            ^ (persons as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ DOMAIN;
+        self.key.pid(key).rem_euclid(5) - 2
     }
 
     fn round(&self, v: i64) -> i64 {
@@ -278,8 +282,9 @@ impl Protection {
     }
 }
 
-/// `niji_cell(value, contribution_status, cell_key)`: the published value of one cell (after the
-/// group passed k): null when the contribution rules fail; counts noised and rounded.
+/// `niji_cell(value, contribution_status, min_pid, max_pid, persons)`: the published value of
+/// one cell (after the group passed k): null when the contribution rules fail; counts noised
+/// (keyed by the last three, see [`Protection::noise`]) and rounded.
 #[derive(Debug)]
 pub(crate) struct CellFn {
     kind: CellKind,
@@ -292,7 +297,7 @@ impl CellFn {
         CellFn {
             kind,
             protection,
-            signature: Signature::any(3, Volatility::Immutable),
+            signature: Signature::any(5, Volatility::Immutable),
         }
     }
 }
@@ -322,9 +327,15 @@ impl ScalarUDFImpl for CellFn {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (value, st, key) = (&arrays[0], &arrays[1], &arrays[2]);
+        let (value, st) = (&arrays[0], &arrays[1]);
         let st = st.as_primitive::<Int8Type>();
-        let key = key.as_primitive::<Int64Type>();
+        let int64 = |a: &ArrayRef| arrow::compute::cast(a, &DataType::Int64);
+        let (lo, hi, n) = (int64(&arrays[2])?, int64(&arrays[3])?, int64(&arrays[4])?);
+        let (lo, hi, n) = (
+            lo.as_primitive::<Int64Type>(),
+            hi.as_primitive::<Int64Type>(),
+            n.as_primitive::<Int64Type>(),
+        );
         let keep: BooleanArray = st
             .iter()
             .map(|s| Some(s.unwrap_or(0) == status::OK))
@@ -338,11 +349,12 @@ impl ScalarUDFImpl for CellFn {
         let counts = counts.as_primitive::<Int64Type>();
         let out: Int64Array = counts
             .iter()
-            .zip(key.iter())
-            .map(|(c, k)| {
+            .enumerate()
+            .map(|(i, c)| {
                 c.map(|c| {
                     let noisy = if p.noise {
-                        (c + p.noise(k.unwrap_or(0))).max(0)
+                        let key = |a: &Int64Array| if a.is_valid(i) { a.value(i) } else { 0 };
+                        (c + p.noise(key(lo), key(hi), key(n))).max(0)
                     } else {
                         c
                     };
@@ -489,48 +501,6 @@ impl AggregateUDFImpl for ContribFn {
     }
 }
 
-/// `niji_cell_key(pid)`: the XOR of the distinct pids of a cell, a function of the set of
-/// persons only (the seed of sticky noise).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct CellKeyFn {
-    signature: Signature,
-}
-
-impl CellKeyFn {
-    pub(crate) fn new() -> Self {
-        CellKeyFn {
-            signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
-        }
-    }
-}
-
-impl AggregateUDFImpl for CellKeyFn {
-    fn name(&self) -> &str {
-        "niji_cell_key"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Int64)
-    }
-    fn accumulator(&self, _args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(PerPerson::new(CellKey))))
-    }
-    fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![blob_field(args.name, "persons")])
-    }
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-    fn create_groups_accumulator(
-        &self,
-        _args: AccumulatorArgs,
-    ) -> DfResult<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(PerPerson::new(CellKey)))
-    }
-}
-
 fn blob_field(name: &str, what: &str) -> FieldRef {
     Arc::new(Field::new(
         format!("{name}[{what}]"),
@@ -576,7 +546,7 @@ impl Hasher for PidHasher {
 type PidMap<V> = HashMap<i64, V, std::hash::BuildHasherDefault<PidHasher>>;
 
 /// Per group (by index), the persons seen and their values: the groups accumulator of
-/// `niji_contrib` and `niji_cell_key`, and with one group their plain accumulator.
+/// `niji_contrib`, and with one group its plain accumulator.
 #[derive(Debug)]
 struct PerPerson<R: PerPersonRule> {
     rule: R,
@@ -810,49 +780,6 @@ impl PerPersonRule for ContribRules {
                 .iter()
                 .map(|m| Some(self.status(m)))
                 .collect::<Int8Array>(),
-        )
-    }
-}
-
-/// The rule of `niji_cell_key`: a set of persons (a unit value per pid).
-#[derive(Debug, Clone, Copy)]
-struct CellKey;
-
-/// A count that only says "present" (adding two is still one).
-#[derive(Debug, Clone, Copy, Default)]
-struct Seen;
-
-impl std::ops::AddAssign for Seen {
-    fn add_assign(&mut self, _: Seen) {}
-}
-
-impl CellKey {
-    fn key(persons: &PidMap<Seen>) -> i64 {
-        persons.keys().fold(0i64, |acc, p| acc ^ p)
-    }
-}
-
-impl PerPersonRule for CellKey {
-    type Value = Seen;
-    const BYTES: usize = 0;
-    const NAME: &'static str = "niji_cell_key";
-    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, Seen)> {
-        let pids = values[0].as_primitive::<Int64Type>();
-        pids.is_valid(i).then(|| (pids.value(i), Seen))
-    }
-    fn write(_: Seen, _: &mut Vec<u8>) {}
-    fn read(_: &[u8]) -> Seen {
-        Seen
-    }
-    fn finish(&self, persons: &PidMap<Seen>) -> ScalarValue {
-        ScalarValue::Int64(Some(Self::key(persons)))
-    }
-    fn finish_array(&self, groups: &[PidMap<Seen>]) -> ArrayRef {
-        Arc::new(
-            groups
-                .iter()
-                .map(|m| Some(Self::key(m)))
-                .collect::<Int64Array>(),
         )
     }
 }

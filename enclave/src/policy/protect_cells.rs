@@ -8,6 +8,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::error::Result;
 use datafusion::functions_aggregate::count::count_distinct;
+use datafusion::functions_aggregate::expr_fn::{max, min};
 use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
 use datafusion::logical_expr::{
     Aggregate, AggregateUDF, Expr, Filter, LogicalPlan, Projection, ScalarUDF, cast, lit,
@@ -17,7 +18,7 @@ use datafusion::optimizer::AnalyzerRule;
 use super::{Ident, idents, preserved_idents};
 use crate::error::refuse;
 use crate::functions::{
-    COUNTS, CellFn, CellKeyFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, status,
+    COUNTS, CellFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, status,
 };
 
 const RULE: &str = "protect_cells";
@@ -33,8 +34,8 @@ pub(crate) const HIDDEN: &str = "__niji_";
 ///    patients)` counts persons all the same).
 /// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
 ///    column every row has (the group's persons; with two, as after an inner join on
-///    something else than pid, the smaller counts; an outer join's optional side does not), `bit_xor(DISTINCT pid)` (the
-///    cell key: a function of the set of persons only, for sticky noise), and for each sum or
+///    something else than pid, the smaller counts; an outer join's optional side does not), `min(pid)` and `max(pid)` (with
+///    the count, the cell key: a function of the set of persons only, for sticky noise), and for each sum or
 ///    mean the contribution check (dominance NK(2, share) and at least k non-zero
 ///    contributors).
 /// 3. Right above it: a projection that publishes each cell through `niji_cell` (null when
@@ -137,20 +138,28 @@ impl ProtectCells {
         };
         let groups = a.group_expr.len();
         let mut aggr = a.aggr_expr.clone();
+        // A group's persons: the query's own `count(DISTINCT pid)` where it has one (computed
+        // once), else a hidden one.
+        let mut person_counts = Vec::new();
         for (i, p) in persons.iter().enumerate() {
-            aggr.push(count_distinct(col(p.clone())).alias(format!("{HIDDEN}n{i}")));
+            let n = count_distinct(col(p.clone()));
+            match a.aggr_expr.iter().position(|e| e.clone().unalias() == n) {
+                Some(j) => person_counts.push(Err(j)),
+                None => {
+                    aggr.push(n.alias(format!("{HIDDEN}n{i}")));
+                    person_counts.push(Ok(i));
+                }
+            }
         }
-        aggr.push(
-            Expr::AggregateFunction(AggregateFunction::new_udf(
-                Arc::new(AggregateUDF::from(CellKeyFn::new())),
-                vec![cast(col(first.clone()), DataType::Int64)],
-                false,
-                None,
-                vec![],
-                None,
-            ))
-            .alias(format!("{HIDDEN}key")),
-        );
+        // The cell key seeds sticky noise (only needed when noise is on and a count is shown):
+        // the smallest and largest pid of the group with its number of persons, a function of
+        // the set of persons only, from aggregates that need no set of their own.
+        let keyed =
+            self.protection.noise && a.aggr_expr.iter().any(|e| cell_kind(e) == CellKind::Count);
+        if keyed {
+            aggr.push(min(col(first.clone())).alias(format!("{HIDDEN}kmin")));
+            aggr.push(max(col(first.clone())).alias(format!("{HIDDEN}kmax")));
+        }
         let contrib = Arc::new(AggregateUDF::from(ContribFn::new(
             self.protection.k,
             self.protection.dominance,
@@ -186,6 +195,22 @@ impl ProtectCells {
         let s = agg.schema().clone();
         let at = |i: usize| col(Column::from(s.qualified_field(i)));
         let named = |n: String| col(Column::new_unqualified(n));
+        let counts: Vec<Expr> = person_counts
+            .into_iter()
+            .map(|c| match c {
+                Ok(i) => named(format!("{HIDDEN}n{i}")),
+                Err(j) => at(groups + j),
+            })
+            .collect();
+        let cell_key = if keyed {
+            vec![
+                named(format!("{HIDDEN}kmin")),
+                named(format!("{HIDDEN}kmax")),
+                counts[0].clone(),
+            ]
+        } else {
+            vec![lit(ScalarValue::Int64(Some(0))); 3]
+        };
         let mut exprs: Vec<Expr> = (0..groups).map(at).collect();
         for (j, e) in a.aggr_expr.iter().enumerate() {
             let kind = cell_kind(e);
@@ -198,15 +223,12 @@ impl ProtectCells {
             };
             let cell = Expr::ScalarFunction(ScalarFunction::new_udf(
                 Arc::new(ScalarUDF::from(CellFn::new(kind, self.protection.clone()))),
-                vec![at(groups + j), st.clone(), named(format!("{HIDDEN}key"))],
+                [vec![at(groups + j), st.clone()], cell_key.clone()].concat(),
             ));
             let (q, f) = a.schema.qualified_field(groups + j);
             exprs.push(cell.alias_qualified(q.cloned(), f.name()));
             exprs.push(st.alias(format!("{HIDDEN}s{j}")));
         }
-        let counts = (0..persons.len())
-            .map(|i| named(format!("{HIDDEN}n{i}")))
-            .collect();
         exprs.push(
             Expr::ScalarFunction(ScalarFunction::new_udf(
                 Arc::new(ScalarUDF::from(GroupOkFn::new(self.protection.clone()))),
