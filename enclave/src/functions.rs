@@ -788,3 +788,95 @@ impl PerPersonRule for ContribRules {
 pub(crate) fn statuses(a: &dyn Array) -> Option<&Int8Array> {
     a.as_any().downcast_ref::<Int8Array>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(pids: &[i64], xs: &[f64]) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(Int64Array::from(pids.to_vec())),
+            Arc::new(arrow_array::Float64Array::from(xs.to_vec())),
+        ]
+    }
+
+    fn statuses_of(a: ArrayRef) -> Vec<i8> {
+        a.as_primitive::<Int8Type>().values().to_vec()
+    }
+
+    /// Group 0: ten persons of 1.0 each (passes); group 1: one person of 100 among ten of 1
+    /// (dominated); group 2: three persons (too few contributors). Fed whole, or split over two
+    /// partial accumulators merged through their states, or converted row by row to states:
+    /// the same statuses.
+    #[test]
+    fn contributions_survive_partial_states() {
+        let rules = ContribRules { k: 10, share: 0.9 };
+        let mut pids = Vec::new();
+        let mut xs = Vec::new();
+        let mut groups = Vec::new();
+        for p in 0..10 {
+            // A person seen twice adds up to one contributor.
+            pids.extend([p, p]);
+            xs.extend([0.5, 0.5]);
+            groups.extend([0, 0]);
+            pids.push(100 + p);
+            xs.push(if p == 0 { 100.0 } else { 1.0 });
+            groups.push(1);
+        }
+        for p in 0..3 {
+            pids.push(200 + p);
+            xs.push(5.0);
+            groups.push(2);
+        }
+        let values = batch(&pids, &xs);
+        let expected = vec![status::OK, status::DOMINATED, status::FEW_CONTRIBUTORS];
+
+        let mut whole = PerPerson::new(rules);
+        whole.update_batch(&values, &groups, None, 3).unwrap();
+        assert_eq!(statuses_of(whole.evaluate(EmitTo::All).unwrap()), expected);
+
+        let half = pids.len() / 2;
+        let mut merged = PerPerson::new(rules);
+        for (lo, hi) in [(0, half), (half, pids.len())] {
+            let mut part = PerPerson::new(rules);
+            let slice: Vec<ArrayRef> = values.iter().map(|v| v.slice(lo, hi - lo)).collect();
+            part.update_batch(&slice, &groups[lo..hi], None, 3).unwrap();
+            let state = part.state(EmitTo::All).unwrap();
+            merged.merge_batch(&state, &[0, 1, 2], 3).unwrap();
+        }
+        assert_eq!(statuses_of(merged.evaluate(EmitTo::All).unwrap()), expected);
+
+        let mut converted = PerPerson::new(rules);
+        let state = converted.convert_to_state(&values, None).unwrap();
+        converted.merge_batch(&state, &groups, 3).unwrap();
+        assert_eq!(
+            statuses_of(converted.evaluate(EmitTo::All).unwrap()),
+            expected
+        );
+
+        // A FILTER that drops the dominant person's row lets group 1 pass... with nine
+        // contributors, which is too few.
+        let keep: BooleanArray = pids.iter().map(|p| Some(*p != 100)).collect();
+        let mut filtered = PerPerson::new(rules);
+        filtered
+            .update_batch(&values, &groups, Some(&keep), 3)
+            .unwrap();
+        assert_eq!(
+            statuses_of(filtered.evaluate(EmitTo::All).unwrap())[1],
+            status::FEW_CONTRIBUTORS
+        );
+
+        // Without GROUP BY: the plain accumulator over group 1's rows alone.
+        let rows: Vec<usize> = (0..pids.len()).filter(|i| groups[*i] == 1).collect();
+        let one = batch(
+            &rows.iter().map(|i| pids[*i]).collect::<Vec<_>>(),
+            &rows.iter().map(|i| xs[*i]).collect::<Vec<_>>(),
+        );
+        let mut single = OneGroup(PerPerson::new(rules));
+        single.update_batch(&one).unwrap();
+        assert_eq!(
+            single.evaluate().unwrap(),
+            ScalarValue::Int8(Some(status::DOMINATED))
+        );
+    }
+}
