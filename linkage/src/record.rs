@@ -77,6 +77,16 @@ impl<K: Hash + Eq + Clone> Interner<K> {
     }
 }
 
+impl Interner<Box<str>> {
+    /// The id of a string, allocating only the first time it is seen.
+    pub(crate) fn id_str(&mut self, s: &str) -> Result<u32> {
+        match self.ids.get(s) {
+            Some(&id) => Ok(id),
+            None => self.id(&Box::from(s)),
+        }
+    }
+}
+
 /// The identity of a group of records: keys, sex, birth date and insurer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct SigKey {
@@ -160,14 +170,14 @@ impl RecordSet {
         self.id_ends.push(self.ids.len() as u64);
         self.source.push(source_index(r.source));
         self.month.push(r.month);
-        self.file.push(self.files.id(&Box::from(r.file))?);
+        self.file.push(self.files.id_str(r.file)?);
         self.line.push(r.line);
         let facility = match r.facility {
-            Some(f) if !f.is_empty() => self.facilities.id(&Box::from(f))?,
+            Some(f) if !f.is_empty() => self.facilities.id_str(f)?,
             _ => NONE,
         };
         let insurer = match r.insurer {
-            Some(i) if !i.is_empty() => self.insurers.id(&Box::from(i))?,
+            Some(i) if !i.is_empty() => self.insurers.id_str(i)?,
             _ => NONE,
         };
         let mut keys = [NONE; 5];
