@@ -509,22 +509,6 @@ fn blob_field(name: &str, what: &str) -> FieldRef {
     ))
 }
 
-/// What one of the enclave's aggregates keeps per person of a group, and what it makes of them.
-trait PerPersonRule: Send + Sync + std::fmt::Debug + 'static {
-    /// The value kept per person (summed when a person comes again).
-    type Value: Copy + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign;
-    /// Bytes of a value in the partial state.
-    const BYTES: usize;
-    const NAME: &'static str;
-    /// The value a row adds (`None` when the row does not count).
-    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, Self::Value)>;
-    fn write(v: Self::Value, out: &mut Vec<u8>);
-    fn read(b: &[u8]) -> Self::Value;
-    /// The aggregate's result for the persons of one group.
-    fn finish(&self, persons: &PidMap<Self::Value>) -> ScalarValue;
-    fn finish_array(&self, groups: &[PidMap<Self::Value>]) -> ArrayRef;
-}
-
 /// A hasher for pids, which are already uniformly spread by the project's permutation.
 #[derive(Default, Clone, Copy)]
 struct PidHasher(u64);
@@ -543,188 +527,11 @@ impl Hasher for PidHasher {
     }
 }
 
-type PidMap<V> = HashMap<i64, V, std::hash::BuildHasherDefault<PidHasher>>;
+/// One group's persons and each one's total.
+type PidMap = HashMap<i64, f64, std::hash::BuildHasherDefault<PidHasher>>;
 
-/// Per group (by index), the persons seen and their values: the groups accumulator of
-/// `niji_contrib`, and with one group its plain accumulator.
-#[derive(Debug)]
-struct PerPerson<R: PerPersonRule> {
-    rule: R,
-    groups: Vec<PidMap<R::Value>>,
-    entries: usize,
-}
-
-impl<R: PerPersonRule> PerPerson<R> {
-    fn new(rule: R) -> Self {
-        PerPerson {
-            rule,
-            groups: Vec::new(),
-            entries: 0,
-        }
-    }
-
-    fn add(&mut self, group: usize, pid: i64, v: R::Value) {
-        let map = &mut self.groups[group];
-        let before = map.len();
-        *map.entry(pid).or_default() += v;
-        self.entries += map.len() - before;
-    }
-
-    fn update(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        filter: Option<&BooleanArray>,
-        total: usize,
-    ) {
-        if self.groups.len() < total {
-            self.groups.resize_with(total, PidMap::default);
-        }
-        for (i, &g) in group_indices.iter().enumerate() {
-            if filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
-                continue;
-            }
-            if let Some((pid, v)) = R::row(values, i) {
-                self.add(g, pid, v);
-            }
-        }
-    }
-
-    fn merge(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total: usize,
-    ) -> DfResult<()> {
-        let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
-            return exec_err!("{}: unexpected state type", R::NAME);
-        };
-        if self.groups.len() < total {
-            self.groups.resize_with(total, PidMap::default);
-        }
-        for (blob, &g) in blobs.iter().zip(group_indices) {
-            for chunk in blob.unwrap_or_default().chunks_exact(8 + R::BYTES) {
-                let pid = i64::from_le_bytes(chunk[..8].try_into().unwrap_or_default());
-                self.add(g, pid, R::read(&chunk[8..]));
-            }
-        }
-        Ok(())
-    }
-
-    fn take(&mut self, emit_to: EmitTo) -> Vec<PidMap<R::Value>> {
-        let taken = emit_to.take_needed(&mut self.groups);
-        self.entries -= taken.iter().map(|m| m.len()).sum::<usize>();
-        taken
-    }
-
-    fn blob(map: &PidMap<R::Value>) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(map.len() * (8 + R::BYTES));
-        for (p, v) in map {
-            bytes.extend_from_slice(&p.to_le_bytes());
-            R::write(*v, &mut bytes);
-        }
-        bytes
-    }
-
-    fn bytes(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.groups.capacity() * std::mem::size_of::<PidMap<R::Value>>()
-            + self.entries * (8 + std::mem::size_of::<R::Value>()) * 2
-    }
-}
-
-impl<R: PerPersonRule> GroupsAccumulator for PerPerson<R> {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> DfResult<()> {
-        self.update(values, group_indices, opt_filter, total_num_groups);
-        Ok(())
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
-        let groups = self.take(emit_to);
-        Ok(self.rule.finish_array(&groups))
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
-        let blobs: BinaryArray = groups.iter().map(|m| Some(Self::blob(m))).collect();
-        Ok(vec![Arc::new(blobs)])
-    }
-
-    fn merge_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> DfResult<()> {
-        self.merge(values, group_indices, total_num_groups)
-    }
-
-    fn convert_to_state(
-        &self,
-        values: &[ArrayRef],
-        opt_filter: Option<&BooleanArray>,
-    ) -> DfResult<Vec<ArrayRef>> {
-        let rows = values.first().map_or(0, |v| v.len());
-        let blobs: BinaryArray = (0..rows)
-            .map(|i| {
-                let mut bytes = Vec::with_capacity(8 + R::BYTES);
-                let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
-                if let Some((pid, v)) = R::row(values, i).filter(|_| kept) {
-                    bytes.extend_from_slice(&pid.to_le_bytes());
-                    R::write(v, &mut bytes);
-                }
-                Some(bytes)
-            })
-            .collect();
-        Ok(vec![Arc::new(blobs)])
-    }
-
-    fn size(&self) -> usize {
-        self.bytes()
-    }
-}
-
-/// The plain accumulator (an aggregation without GROUP BY): one group.
-#[derive(Debug)]
-struct OneGroup<R: PerPersonRule>(PerPerson<R>);
-
-impl<R: PerPersonRule> Accumulator for OneGroup<R> {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let rows = values.first().map_or(0, |v| v.len());
-        self.0.update(values, &vec![0; rows], None, 1);
-        Ok(())
-    }
-
-    fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        let empty = PidMap::default();
-        Ok(self.0.rule.finish(self.0.groups.first().unwrap_or(&empty)))
-    }
-
-    fn size(&self) -> usize {
-        self.0.bytes()
-    }
-
-    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let bytes = self
-            .0
-            .groups
-            .first()
-            .map(PerPerson::<R>::blob)
-            .unwrap_or_default();
-        Ok(vec![ScalarValue::Binary(Some(bytes))])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let rows = states.first().map_or(0, |v| v.len());
-        self.0.merge(states, &vec![0; rows], 1)
-    }
-}
+/// Bytes of one (pid, total) entry in a partial state.
+const ENTRY: usize = 16;
 
 /// The rules of `niji_contrib`.
 #[derive(Debug, Clone, Copy)]
@@ -734,7 +541,7 @@ struct ContribRules {
 }
 
 impl ContribRules {
-    fn status(&self, persons: &PidMap<f64>) -> i8 {
+    fn status(&self, persons: &PidMap) -> i8 {
         let mut totals: Vec<f64> = persons.values().map(|v| v.abs()).collect();
         let sum: f64 = totals.iter().sum();
         if sum == 0.0 {
@@ -754,33 +561,201 @@ impl ContribRules {
     }
 }
 
-impl PerPersonRule for ContribRules {
-    type Value = f64;
-    const BYTES: usize = 8;
-    const NAME: &'static str = "niji_contrib";
-    fn row(values: &[ArrayRef], i: usize) -> Option<(i64, f64)> {
+/// Per group (by index), each person's total: the groups accumulator of `niji_contrib`, and
+/// with one group its plain accumulator.
+#[derive(Debug)]
+struct PerPerson {
+    rules: ContribRules,
+    groups: Vec<PidMap>,
+    entries: usize,
+}
+
+impl PerPerson {
+    fn new(rules: ContribRules) -> Self {
+        PerPerson {
+            rules,
+            groups: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    fn grow(&mut self, total: usize) {
+        if self.groups.len() < total {
+            self.groups.resize_with(total, PidMap::default);
+        }
+    }
+
+    fn add(&mut self, group: usize, pid: i64, x: f64) {
+        let map = &mut self.groups[group];
+        let before = map.len();
+        *map.entry(pid).or_default() += x;
+        self.entries += map.len() - before;
+    }
+
+    /// Adds rows `(pid, value)`, row `i` to group `group_of(i)`.
+    fn update(
+        &mut self,
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> usize,
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) {
+        self.grow(total);
         let (pids, xs) = (
             values[0].as_primitive::<Int64Type>(),
             values[1].as_primitive::<Float64Type>(),
         );
-        (pids.is_valid(i) && xs.is_valid(i)).then(|| (pids.value(i), xs.value(i)))
+        for i in 0..pids.len() {
+            let kept = filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+            if kept && pids.is_valid(i) && xs.is_valid(i) {
+                self.add(group_of(i), pids.value(i), xs.value(i));
+            }
+        }
     }
-    fn write(v: f64, out: &mut Vec<u8>) {
-        out.extend_from_slice(&v.to_le_bytes());
+
+    fn merge(
+        &mut self,
+        states: &[ArrayRef],
+        group_of: impl Fn(usize) -> usize,
+        total: usize,
+    ) -> DfResult<()> {
+        let Some(blobs) = states[0].as_any().downcast_ref::<BinaryArray>() else {
+            return exec_err!("niji_contrib: unexpected state type");
+        };
+        self.grow(total);
+        for (i, blob) in blobs.iter().enumerate() {
+            for chunk in blob.unwrap_or_default().chunks_exact(ENTRY) {
+                let pid = i64::from_le_bytes(chunk[..8].try_into().unwrap_or_default());
+                let x = f64::from_le_bytes(chunk[8..].try_into().unwrap_or_default());
+                self.add(group_of(i), pid, x);
+            }
+        }
+        Ok(())
     }
-    fn read(b: &[u8]) -> f64 {
-        f64::from_le_bytes(b.try_into().unwrap_or_default())
+
+    fn take(&mut self, emit_to: EmitTo) -> Vec<PidMap> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        self.entries -= taken.iter().map(|m| m.len()).sum::<usize>();
+        taken
     }
-    fn finish(&self, persons: &PidMap<f64>) -> ScalarValue {
-        ScalarValue::Int8(Some(self.status(persons)))
+
+    fn blob(map: &PidMap) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(map.len() * ENTRY);
+        for (p, x) in map {
+            bytes.extend_from_slice(&p.to_le_bytes());
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        bytes
     }
-    fn finish_array(&self, groups: &[PidMap<f64>]) -> ArrayRef {
-        Arc::new(
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.groups.capacity() * std::mem::size_of::<PidMap>()
+            + self.entries * ENTRY * 2
+    }
+}
+
+impl GroupsAccumulator for PerPerson {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.update(values, |i| group_indices[i], opt_filter, total_num_groups);
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
+        let rules = self.rules;
+        let groups = self.take(emit_to);
+        Ok(Arc::new(
             groups
                 .iter()
-                .map(|m| Some(self.status(m)))
+                .map(|m| Some(rules.status(m)))
                 .collect::<Int8Array>(),
-        )
+        ))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        let blobs: BinaryArray = groups.iter().map(|m| Some(Self::blob(m))).collect();
+        Ok(vec![Arc::new(blobs)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.merge(values, |i| group_indices[i], total_num_groups)
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> DfResult<Vec<ArrayRef>> {
+        let (pids, xs) = (
+            values[0].as_primitive::<Int64Type>(),
+            values[1].as_primitive::<Float64Type>(),
+        );
+        let blobs: BinaryArray = (0..pids.len())
+            .map(|i| {
+                let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+                let mut bytes = Vec::with_capacity(ENTRY);
+                if kept && pids.is_valid(i) && xs.is_valid(i) {
+                    bytes.extend_from_slice(&pids.value(i).to_le_bytes());
+                    bytes.extend_from_slice(&xs.value(i).to_le_bytes());
+                }
+                Some(bytes)
+            })
+            .collect();
+        Ok(vec![Arc::new(blobs)])
+    }
+
+    fn size(&self) -> usize {
+        self.bytes()
+    }
+}
+
+/// The plain accumulator (an aggregation without GROUP BY): one group.
+#[derive(Debug)]
+struct OneGroup(PerPerson);
+
+impl Accumulator for OneGroup {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
+        self.0.update(values, |_| 0, None, 1);
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> DfResult<ScalarValue> {
+        let status = self
+            .0
+            .groups
+            .first()
+            .map_or(status::OK, |m| self.0.rules.status(m));
+        Ok(ScalarValue::Int8(Some(status)))
+    }
+
+    fn size(&self) -> usize {
+        self.0.bytes()
+    }
+
+    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
+        let bytes = self
+            .0
+            .groups
+            .first()
+            .map(PerPerson::blob)
+            .unwrap_or_default();
+        Ok(vec![ScalarValue::Binary(Some(bytes))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
+        self.0.merge(states, |_| 0, 1)
     }
 }
 

@@ -34,10 +34,11 @@ pub(crate) const HIDDEN: &str = "__niji_";
 ///    patients)` counts persons all the same).
 /// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
 ///    column every row has (the group's persons; with two, as after an inner join on
-///    something else than pid, the smaller counts; an outer join's optional side does not), `min(pid)` and `max(pid)` (with
-///    the count, the cell key: a function of the set of persons only, for sticky noise), and for each sum or
-///    mean the contribution check (dominance NK(2, share) and at least k non-zero
-///    contributors).
+///    something else than pid, the smaller counts; an outer join's optional side does not; the
+///    query's own `count(DISTINCT pid)` serves where it has one), `min(pid)` and `max(pid)` (with
+///    the count, the cell key: a function of the set of persons only, for sticky noise; only
+///    when noise is on and a count is shown), and for each sum or mean the contribution check
+///    (dominance NK(2, share) and at least k non-zero contributors).
 /// 3. Right above it: a projection that publishes each cell through `niji_cell` (null when
 ///    its contribution check fails; counts noised by the cell key, then rounded), keeps a
 ///    hidden status per cell for the report, and a filter that withholds every group of fewer
@@ -140,14 +141,16 @@ impl ProtectCells {
         let mut aggr = a.aggr_expr.clone();
         // A group's persons: the query's own `count(DISTINCT pid)` where it has one (computed
         // once), else a hidden one.
-        let mut person_counts = Vec::new();
+        let mut counts = Vec::new();
         for (i, p) in persons.iter().enumerate() {
             let n = count_distinct(col(p.clone()));
             match a.aggr_expr.iter().position(|e| e.clone().unalias() == n) {
-                Some(j) => person_counts.push(Err(j)),
+                Some(j) => counts.push(col(Column::from(a.schema.qualified_field(groups + j)))),
                 None => {
                     aggr.push(n.alias(format!("{HIDDEN}n{i}")));
-                    person_counts.push(Ok(i));
+                    counts.push(Expr::Column(Column::new_unqualified(format!(
+                        "{HIDDEN}n{i}"
+                    ))));
                 }
             }
         }
@@ -195,13 +198,6 @@ impl ProtectCells {
         let s = agg.schema().clone();
         let at = |i: usize| col(Column::from(s.qualified_field(i)));
         let named = |n: String| col(Column::new_unqualified(n));
-        let counts: Vec<Expr> = person_counts
-            .into_iter()
-            .map(|c| match c {
-                Ok(i) => named(format!("{HIDDEN}n{i}")),
-                Err(j) => at(groups + j),
-            })
-            .collect();
         let cell_key = if keyed {
             vec![
                 named(format!("{HIDDEN}kmin")),
