@@ -15,8 +15,8 @@ use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, ColumnarValue, EmitTo, GroupsAccumulator, ScalarFunctionArgs,
-    ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, ColumnarValue, EmitTo, Expr, GroupsAccumulator,
+    ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility, cast, lit,
 };
 use niji_pseudonymize::{IdPermutation, PermutationDomain, ProjectKey};
 
@@ -431,6 +431,11 @@ impl ScalarUDFImpl for GroupOkFn {
 /// status [`status::DOMINATED`] when the two largest persons' totals exceed the dominance share
 /// of the cell's absolute total, [`status::FEW_CONTRIBUTORS`] when fewer than k persons
 /// contribute a non-zero value (a count hidden in a sum of indicators), else [`status::OK`].
+///
+/// It keeps every person of the group (a row with no value counts as a zero contribution), so
+/// it also knows the group's person count, `count(DISTINCT pid)`: it returns both in one
+/// `Int64`, `persons * CONTRIB_BASE + status` ([`contrib_persons`], [`contrib_status`]), and
+/// the group's persons need no second set of their own.
 #[derive(Debug)]
 pub(crate) struct ContribFn {
     k: u64,
@@ -482,7 +487,7 @@ impl AggregateUDFImpl for ContribFn {
         &self.signature
     }
     fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Int8)
+        Ok(DataType::Int64)
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
         Ok(Box::new(OneGroup(PerPerson::new(self.rules()))))
@@ -507,6 +512,23 @@ fn blob_field(name: &str, what: &str) -> FieldRef {
         DataType::Binary,
         true,
     ))
+}
+
+/// `niji_contrib` packs a group's person count and status as `persons * CONTRIB_BASE + status`.
+pub(crate) const CONTRIB_BASE: i64 = 8;
+
+fn pack(persons: usize, status: i8) -> i64 {
+    persons as i64 * CONTRIB_BASE + i64::from(status)
+}
+
+/// The person count in a `niji_contrib` result.
+pub(crate) fn contrib_persons(packed: Expr) -> Expr {
+    packed / lit(CONTRIB_BASE)
+}
+
+/// The status in a `niji_contrib` result.
+pub(crate) fn contrib_status(packed: Expr) -> Expr {
+    cast(packed % lit(CONTRIB_BASE), DataType::Int8)
 }
 
 /// A hasher for pids, which are already uniformly spread by the project's permutation.
@@ -607,8 +629,9 @@ impl PerPerson {
         );
         for i in 0..pids.len() {
             let kept = filter.is_none_or(|f| f.is_valid(i) && f.value(i));
-            if kept && pids.is_valid(i) && xs.is_valid(i) {
-                self.add(group_of(i), pids.value(i), xs.value(i));
+            if kept && pids.is_valid(i) {
+                let x = if xs.is_valid(i) { xs.value(i) } else { 0.0 };
+                self.add(group_of(i), pids.value(i), x);
             }
         }
     }
@@ -673,8 +696,8 @@ impl GroupsAccumulator for PerPerson {
         Ok(Arc::new(
             groups
                 .iter()
-                .map(|m| Some(rules.status(m)))
-                .collect::<Int8Array>(),
+                .map(|m| Some(pack(m.len(), rules.status(m))))
+                .collect::<Int64Array>(),
         ))
     }
 
@@ -706,9 +729,10 @@ impl GroupsAccumulator for PerPerson {
             .map(|i| {
                 let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
                 let mut bytes = Vec::with_capacity(ENTRY);
-                if kept && pids.is_valid(i) && xs.is_valid(i) {
+                if kept && pids.is_valid(i) {
+                    let x = if xs.is_valid(i) { xs.value(i) } else { 0.0 };
                     bytes.extend_from_slice(&pids.value(i).to_le_bytes());
-                    bytes.extend_from_slice(&xs.value(i).to_le_bytes());
+                    bytes.extend_from_slice(&x.to_le_bytes());
                 }
                 Some(bytes)
             })
@@ -732,12 +756,10 @@ impl Accumulator for OneGroup {
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        let status = self
-            .0
-            .groups
-            .first()
-            .map_or(status::OK, |m| self.0.rules.status(m));
-        Ok(ScalarValue::Int8(Some(status)))
+        let packed = self.0.groups.first().map_or(pack(0, status::OK), |m| {
+            pack(m.len(), self.0.rules.status(m))
+        });
+        Ok(ScalarValue::Int64(Some(packed)))
     }
 
     fn size(&self) -> usize {
@@ -771,12 +793,20 @@ mod tests {
     fn batch(pids: &[i64], xs: &[f64]) -> Vec<ArrayRef> {
         vec![
             Arc::new(Int64Array::from(pids.to_vec())),
-            Arc::new(arrow_array::Float64Array::from(xs.to_vec())),
+            // NaN stands for a row with no value.
+            Arc::new(arrow_array::Float64Array::from_iter(
+                xs.iter().map(|x| (!x.is_nan()).then_some(*x)),
+            )),
         ]
     }
 
-    fn statuses_of(a: ArrayRef) -> Vec<i8> {
-        a.as_primitive::<Int8Type>().values().to_vec()
+    /// (persons, status) per group.
+    fn statuses_of(a: ArrayRef) -> Vec<(i64, i8)> {
+        a.as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .map(|v| (v / CONTRIB_BASE, (v % CONTRIB_BASE) as i8))
+            .collect()
     }
 
     /// Group 0: ten persons of 1.0 each (passes); group 1: one person of 100 among ten of 1
@@ -803,8 +833,16 @@ mod tests {
             xs.push(5.0);
             groups.push(2);
         }
+        // Group 1 also has a person with no value: a person all the same, not a contributor.
+        pids.push(300);
+        xs.push(f64::NAN);
+        groups.push(1);
         let values = batch(&pids, &xs);
-        let expected = vec![status::OK, status::DOMINATED, status::FEW_CONTRIBUTORS];
+        let expected = vec![
+            (10, status::OK),
+            (11, status::DOMINATED),
+            (3, status::FEW_CONTRIBUTORS),
+        ];
 
         let mut whole = PerPerson::new(rules);
         whole.update_batch(&values, &groups, None, 3).unwrap();
@@ -838,7 +876,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             statuses_of(filtered.evaluate(EmitTo::All).unwrap())[1],
-            status::FEW_CONTRIBUTORS
+            (10, status::FEW_CONTRIBUTORS)
         );
 
         // Without GROUP BY: the plain accumulator over group 1's rows alone.
@@ -851,7 +889,7 @@ mod tests {
         single.update_batch(&one).unwrap();
         assert_eq!(
             single.evaluate().unwrap(),
-            ScalarValue::Int8(Some(status::DOMINATED))
+            ScalarValue::Int64(Some(11 * CONTRIB_BASE + i64::from(status::DOMINATED)))
         );
     }
 }

@@ -99,9 +99,12 @@ pub async fn write_lake(
             .filter(|n| !WITHHELD.contains(&n.as_str()))
             .map(|n| format!("s.\"{n}\""))
             .collect();
+        // The job's links (three narrow columns) are the build side of the hash join, and the
+        // staging rows stream through it: the wide side is never held in memory.
         let sql = format!(
-            "SELECT l.person_id, l.unit_id, {} FROM s JOIN l ON s.record_id = l.record_id \
-             WHERE l.job_id = '{}'",
+            "SELECT l.person_id, l.unit_id, {} \
+             FROM (SELECT record_id, person_id, unit_id FROM l WHERE job_id = '{}') l \
+             JOIN s ON l.record_id = s.record_id",
             cols.join(", "),
             job_id.replace('\'', "''")
         );

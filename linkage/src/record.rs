@@ -2,7 +2,7 @@
 //! with the same identity collapsed into signatures.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use niji_core::Source;
 
@@ -53,10 +53,60 @@ impl std::fmt::Debug for RecordIn<'_> {
     }
 }
 
+/// A multiply-rotate hasher (the Fx hash) for the record set's own maps. Their keys are link
+/// keys (HMACs, uniformly spread by construction), interned ids and strings of the project's
+/// own staging zone, never attacker-chosen input, so a keyed DoS-resistant hash buys nothing
+/// here and costs most of the time of reading the staging rows.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 56));
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    fn write_i32(&mut self, v: i32) {
+        self.add(u64::from(v as u32));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+/// A map under [`FastHasher`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
 /// Interns values to dense `u32` ids starting at 1 (0 is [`NONE`]).
 #[derive(Debug, Default)]
 pub(crate) struct Interner<K: Hash + Eq> {
-    ids: HashMap<K, u32>,
+    ids: FastMap<K, u32>,
     pub(crate) values: Vec<K>,
 }
 
@@ -98,6 +148,31 @@ pub(crate) struct SigKey {
     pub(crate) care: bool,
 }
 
+/// What finds a record's signature without interning its link keys first: the keys as one
+/// 128-bit digest (each key is an HMAC, pseudorandom, so the XOR of its first 16 bytes rotated
+/// by its slot tells two key tuples apart but with probability 2^-128), with the rest of the
+/// identity as is. Keys are interned once per new signature, not once per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Probe {
+    keys: u128,
+    sex: u8,
+    birth: i32,
+    insurer: u32,
+    care: bool,
+}
+
+fn keys_digest(keys: &[Option<&[u8; 32]>; 5]) -> u128 {
+    let mut d = 0u128;
+    for (slot, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            let head = u128::from_le_bytes(k[..16].try_into().unwrap_or_default());
+            // Slot 0 rotated by 0 would equal the digest of "no key" XOR it: mark presence too.
+            d ^= head.rotate_left(25 * slot as u32 + 1) ^ (1u128 << (slot * 8));
+        }
+    }
+    d
+}
+
 /// Records sharing a [`SigKey`]: when they occur and where.
 #[derive(Debug, Clone)]
 pub(crate) struct Signature {
@@ -128,7 +203,11 @@ pub struct RecordSet {
     pub(crate) facilities: Interner<Box<str>>,
     pub(crate) insurers: Interner<Box<str>>,
     keys: Interner<[u8; 32]>,
-    sig_ids: HashMap<SigKey, u32>,
+    sig_ids: FastMap<Probe, u32>,
+    /// The last file seen and its id (rows come file by file).
+    last_file: Option<(Box<str>, u32)>,
+    /// The last facility seen and its id.
+    last_facility: Option<(Box<str>, u32)>,
     pub(crate) sigs: Vec<Signature>,
     base: Option<u32>,
 }
@@ -170,42 +249,66 @@ impl RecordSet {
         self.id_ends.push(self.ids.len() as u64);
         self.source.push(source_index(r.source));
         self.month.push(r.month);
-        self.file.push(self.files.id_str(r.file)?);
+        let file = match &self.last_file {
+            Some((f, id)) if **f == *r.file => *id,
+            _ => {
+                let id = self.files.id_str(r.file)?;
+                self.last_file = Some((Box::from(r.file), id));
+                id
+            }
+        };
+        self.file.push(file);
         self.line.push(r.line);
-        let facility = match r.facility {
-            Some(f) if !f.is_empty() => self.facilities.id_str(f)?,
+        // Rows come facility by facility too (a UKE file is one facility's month).
+        let facility = match (r.facility, &self.last_facility) {
+            (Some(f), Some((last, id))) if **last == *f => *id,
+            (Some(f), _) if !f.is_empty() => {
+                let id = self.facilities.id_str(f)?;
+                self.last_facility = Some((Box::from(f), id));
+                id
+            }
             _ => NONE,
         };
         let insurer = match r.insurer {
             Some(i) if !i.is_empty() => self.insurers.id_str(i)?,
             _ => NONE,
         };
-        let mut keys = [NONE; 5];
-        for (slot, k) in keys.iter_mut().zip(r.keys) {
-            if let Some(k) = k {
-                *slot = self.keys.id(k)?;
-            }
-        }
-        let key = SigKey {
-            keys,
+        let probe = Probe {
+            keys: keys_digest(&r.keys),
             sex: r.sex,
             birth: r.birth.unwrap_or(NO_BIRTH),
             insurer,
             care: r.source == Source::Care,
         };
         let base = *self.base.get_or_insert(r.month);
-        let next = self.sigs.len() as u32;
-        let sig = *self.sig_ids.entry(key).or_insert(next);
-        if sig == next {
-            self.sigs.push(Signature {
-                key,
-                months: 0,
-                first: r.month,
-                last: r.month,
-                facilities: Vec::new(),
-                records: 0,
-            });
-        }
+        let sig = match self.sig_ids.get(&probe) {
+            Some(&sig) => sig,
+            None => {
+                let mut keys = [NONE; 5];
+                for (slot, k) in keys.iter_mut().zip(r.keys) {
+                    if let Some(k) = k {
+                        *slot = self.keys.id(k)?;
+                    }
+                }
+                let sig = self.sigs.len() as u32;
+                self.sigs.push(Signature {
+                    key: SigKey {
+                        keys,
+                        sex: probe.sex,
+                        birth: probe.birth,
+                        insurer,
+                        care: probe.care,
+                    },
+                    months: 0,
+                    first: r.month,
+                    last: r.month,
+                    facilities: Vec::new(),
+                    records: 0,
+                });
+                self.sig_ids.insert(probe, sig);
+                sig
+            }
+        };
         let s = &mut self.sigs[sig as usize];
         s.months |= month_bit(base, r.month);
         s.first = s.first.min(r.month);
@@ -307,5 +410,39 @@ mod tests {
         assert_eq!(set.record_id(1), "b");
         assert_eq!(set.sigs[0].months.count_ones(), 2);
         assert_eq!(set.prefecture(set.sigs[0].key.insurer), 13);
+    }
+
+    #[test]
+    fn another_key_or_the_same_key_in_another_slot_is_another_signature() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let mut set = RecordSet::new();
+        let tuples = [
+            [Some(&a), None, None, None, None],
+            [None, Some(&a), None, None, None],
+            [Some(&b), None, None, None, None],
+            [Some(&a), Some(&b), None, None, None],
+            [Some(&b), Some(&a), None, None, None],
+            [None; 5],
+            [Some(&a), None, None, None, None],
+        ];
+        for (line, keys) in tuples.into_iter().enumerate() {
+            set.push(&RecordIn {
+                record_id: "r",
+                source: Source::NdbMed,
+                month: 24_300,
+                facility: None,
+                sex: 1,
+                birth: Some(0),
+                insurer: None,
+                keys,
+                file: "x",
+                line: line as u32,
+            })
+            .unwrap();
+        }
+        assert_eq!(set.signatures(), 6);
+        assert_eq!(set.sig[0], set.sig[6]);
+        assert_eq!(set.sigs[3].key.keys, [1, 2, 0, 0, 0]);
+        assert_eq!(set.sigs[4].key.keys, [2, 1, 0, 0, 0]);
     }
 }

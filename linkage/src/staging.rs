@@ -1,8 +1,11 @@
 //! Reading the identity columns of the staging unit tables into a [`RecordSet`].
 
+use arrow_array::cast::AsArray;
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, Date32Array, Int64Array, RecordBatch, StringArray,
+    Array, BinaryArray, BinaryViewArray, Date32Array, FixedSizeBinaryArray, Int64Array,
+    LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use datafusion::arrow::compute::cast;
 use datafusion::prelude::SessionContext;
@@ -67,22 +70,93 @@ pub fn format_month(m: u32) -> String {
     format!("{:04}-{:02}", m / 12, m % 12 + 1)
 }
 
-fn utf8(table: &str, b: &RecordBatch, col: &'static str) -> Result<StringArray> {
-    let a = b.column_by_name(col).ok_or_else(|| Error::Column {
-        table: table.into(),
-        column: col,
-    })?;
-    let a: ArrayRef = cast(a, &DataType::Utf8).map_err(|source| Error::Arrow {
-        table: "staging",
-        source,
-    })?;
-    a.as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .ok_or_else(|| Error::Column {
-            table: table.into(),
-            column: col,
-        })
+/// A string column as DataFusion hands it (Utf8, LargeUtf8, Utf8View, or a dictionary of them
+/// as partition columns come), read in place: no cast, no copy.
+enum Strs<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    Dict {
+        keys: Vec<usize>,
+        nulls: Option<&'a NullBuffer>,
+        values: Box<Strs<'a>>,
+    },
+}
+
+impl<'a> Strs<'a> {
+    fn of(table: &str, b: &'a RecordBatch, col: &'static str) -> Result<Self> {
+        b.column_by_name(col)
+            .and_then(|a| Self::array(a.as_ref()))
+            .ok_or_else(|| Error::Column {
+                table: table.into(),
+                column: col,
+            })
+    }
+
+    fn array(a: &'a dyn Array) -> Option<Self> {
+        if let Some(d) = a.as_any_dictionary_opt() {
+            return Some(Strs::Dict {
+                keys: d.normalized_keys(),
+                nulls: d.keys().nulls(),
+                values: Box::new(Self::array(d.values().as_ref())?),
+            });
+        }
+        let any = a.as_any();
+        any.downcast_ref()
+            .map(Strs::Utf8)
+            .or_else(|| any.downcast_ref().map(Strs::Large))
+            .or_else(|| any.downcast_ref().map(Strs::View))
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Strs::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            Strs::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            Strs::View(a) => a.is_valid(i).then(|| a.value(i)),
+            Strs::Dict {
+                keys,
+                nulls,
+                values,
+            } => {
+                if nulls.is_some_and(|n| n.is_null(i)) {
+                    None
+                } else {
+                    values.get(keys[i])
+                }
+            }
+        }
+    }
+}
+
+/// A link-key column (FixedSizeBinary(32) as ingest writes it, or any binary), read in place.
+enum Keys<'a> {
+    Fixed(&'a FixedSizeBinaryArray),
+    Binary(&'a BinaryArray),
+    View(&'a BinaryViewArray),
+}
+
+impl<'a> Keys<'a> {
+    fn of(table: &str, b: &'a RecordBatch, col: &'static str) -> Result<Self> {
+        let a = b.column_by_name(col).map(|a| a.as_any());
+        a.and_then(|a| a.downcast_ref().map(Keys::Fixed))
+            .or_else(|| a.and_then(|a| a.downcast_ref().map(Keys::Binary)))
+            .or_else(|| a.and_then(|a| a.downcast_ref().map(Keys::View)))
+            .ok_or_else(|| Error::Column {
+                table: table.into(),
+                column: col,
+            })
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a [u8; 32]> {
+        let v = match self {
+            Keys::Fixed(a) => a.is_valid(i).then(|| a.value(i)),
+            Keys::Binary(a) => a.is_valid(i).then(|| a.value(i)),
+            Keys::View(a) => a.is_valid(i).then(|| a.value(i)),
+        };
+        v.and_then(|v| v.try_into().ok())
+    }
 }
 
 fn typed<T: Array + Clone + 'static>(
@@ -145,58 +219,72 @@ pub async fn read_staging(
 }
 
 /// Appends the rows of one staging batch.
-pub fn push_batch(table: &str, b: &RecordBatch, set: &mut RecordSet) -> Result<()> {
-    let ids = utf8(table, b, "record_id")?;
-    let sources = utf8(table, b, "source")?;
-    let months = utf8(table, b, "service_month")?;
-    let facility = utf8(table, b, "facility")?;
-    let sex = utf8(table, b, "sex")?;
-    let insurer = utf8(table, b, "insurer_number")?;
-    let file = utf8(table, b, "file")?;
+fn push_batch(table: &str, b: &RecordBatch, set: &mut RecordSet) -> Result<()> {
+    let ids = Strs::of(table, b, "record_id")?;
+    let sources = Strs::of(table, b, "source")?;
+    let months = Strs::of(table, b, "service_month")?;
+    let facility = Strs::of(table, b, "facility")?;
+    let sex = Strs::of(table, b, "sex")?;
+    let insurer = Strs::of(table, b, "insurer_number")?;
+    let file = Strs::of(table, b, "file")?;
     let birth: Date32Array = typed(table, b, "birth_date", &DataType::Date32)?;
     let line: Int64Array = typed(table, b, "line", &DataType::Int64)?;
-    let keys: Vec<BinaryArray> = KEY_KINDS
-        .iter()
-        .map(|k| typed(table, b, k, &DataType::Binary))
-        .collect::<Result<_>>()?;
+    let keys = [
+        Keys::of(table, b, KEY_KINDS[0])?,
+        Keys::of(table, b, KEY_KINDS[1])?,
+        Keys::of(table, b, KEY_KINDS[2])?,
+        Keys::of(table, b, KEY_KINDS[3])?,
+        Keys::of(table, b, KEY_KINDS[4])?,
+    ];
     let bad = |column| Error::Column {
         table: table.into(),
         column,
     };
+    // Source and month repeat over long runs of rows: parse each value once.
+    let mut last_source: Option<(&str, Source)> = None;
+    let mut last_month: Option<(&str, u32)> = None;
     for i in 0..b.num_rows() {
-        let source: Source = sources.value(i).parse().map_err(|_| bad("source"))?;
-        let month = parse_month(months.value(i)).ok_or_else(|| bad("service_month"))?;
+        let s = sources.get(i).ok_or_else(|| bad("source"))?;
+        let source = match last_source {
+            Some((p, v)) if p == s => v,
+            _ => {
+                let v: Source = s.parse().map_err(|_| bad("source"))?;
+                last_source = Some((s, v));
+                v
+            }
+        };
+        let m = months.get(i).ok_or_else(|| bad("service_month"))?;
+        let month = match last_month {
+            Some((p, v)) if p == m => v,
+            _ => {
+                let v = parse_month(m).ok_or_else(|| bad("service_month"))?;
+                last_month = Some((m, v));
+                v
+            }
+        };
         let r = RecordIn {
-            record_id: ids.value(i),
+            record_id: ids.get(i).ok_or_else(|| bad("record_id"))?,
             source,
             month,
-            facility: facility.is_valid(i).then(|| facility.value(i)),
-            sex: match sex.is_valid(i).then(|| sex.value(i)) {
+            facility: facility.get(i),
+            sex: match sex.get(i) {
                 Some("1") => 1,
                 Some("2") => 2,
                 _ => 0,
             },
             birth: birth.is_valid(i).then(|| birth.value(i)),
-            insurer: insurer.is_valid(i).then(|| insurer.value(i)),
+            insurer: insurer.get(i),
             keys: [
-                key_at(&keys[0], i),
-                key_at(&keys[1], i),
-                key_at(&keys[2], i),
-                key_at(&keys[3], i),
-                key_at(&keys[4], i),
+                keys[0].get(i),
+                keys[1].get(i),
+                keys[2].get(i),
+                keys[3].get(i),
+                keys[4].get(i),
             ],
-            file: file.value(i),
+            file: file.get(i).ok_or_else(|| bad("file"))?,
             line: u32::try_from(line.value(i)).unwrap_or(0),
         };
         set.push(&r)?;
     }
     Ok(())
-}
-
-fn key_at(k: &BinaryArray, i: usize) -> Option<&[u8; 32]> {
-    if k.is_null(i) {
-        None
-    } else {
-        k.value(i).try_into().ok()
-    }
 }

@@ -18,7 +18,8 @@ use datafusion::optimizer::AnalyzerRule;
 use super::{Ident, idents, preserved_idents};
 use crate::error::refuse;
 use crate::functions::{
-    COUNTS, CellFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, status,
+    COUNTS, CellFn, CellKind, ContribFn, GroupOkFn, Protection, VALUE_SUMS, contrib_persons,
+    contrib_status, status,
 };
 
 const RULE: &str = "protect_cells";
@@ -38,7 +39,10 @@ pub(crate) const HIDDEN: &str = "__niji_";
 ///    query's own `count(DISTINCT pid)` serves where it has one), `min(pid)` and `max(pid)` (with
 ///    the count, the cell key: a function of the set of persons only, for sticky noise; only
 ///    when noise is on and a count is shown), and for each sum or mean the contribution check
-///    (dominance NK(2, share) and at least k non-zero contributors).
+///    (dominance NK(2, share) and at least k non-zero contributors). The contribution check
+///    keeps each person's total, so an unfiltered one also gives the first person column's
+///    count: it replaces both the hidden count and the query's own `count(DISTINCT pid)` of
+///    that column (one set of persons per group instead of two).
 /// 3. Right above it: a projection that publishes each cell through `niji_cell` (null when
 ///    its contribution check fails; counts noised by the cell key, then rounded), keeps a
 ///    hidden status per cell for the report, and a filter that withholds every group of fewer
@@ -138,35 +142,15 @@ impl ProtectCells {
             );
         };
         let groups = a.group_expr.len();
-        let mut aggr = a.aggr_expr.clone();
-        // A group's persons: the query's own `count(DISTINCT pid)` where it has one (computed
-        // once), else a hidden one.
-        let mut counts = Vec::new();
-        for (i, p) in persons.iter().enumerate() {
-            let n = count_distinct(col(p.clone()));
-            match a.aggr_expr.iter().position(|e| e.clone().unalias() == n) {
-                Some(j) => counts.push(col(Column::from(a.schema.qualified_field(groups + j)))),
-                None => {
-                    aggr.push(n.alias(format!("{HIDDEN}n{i}")));
-                    counts.push(Expr::Column(Column::new_unqualified(format!(
-                        "{HIDDEN}n{i}"
-                    ))));
-                }
-            }
-        }
-        // The cell key seeds sticky noise (only needed when noise is on and a count is shown):
-        // the smallest and largest pid of the group with its number of persons, a function of
-        // the set of persons only, from aggregates that need no set of their own.
-        let keyed =
-            self.protection.noise && a.aggr_expr.iter().any(|e| cell_kind(e) == CellKind::Count);
-        if keyed {
-            aggr.push(min(col(first.clone())).alias(format!("{HIDDEN}kmin")));
-            aggr.push(max(col(first.clone())).alias(format!("{HIDDEN}kmax")));
-        }
+        let named = |n: String| col(Column::new_unqualified(n));
+        // The contribution check of each sum or mean, over the first person column. An
+        // unfiltered one also counts the group's persons (the "counter").
         let contrib = Arc::new(AggregateUDF::from(ContribFn::new(
             self.protection.k,
             self.protection.dominance,
         )));
+        let mut checks = Vec::new();
+        let mut counter = None;
         for (j, e) in a.aggr_expr.iter().enumerate() {
             if cell_kind(e) != CellKind::ValueSum {
                 continue;
@@ -175,7 +159,11 @@ impl ProtectCells {
             let Some(arg) = af.params.args.first() else {
                 continue;
             };
-            aggr.push(
+            let name = format!("{HIDDEN}c{j}");
+            if af.params.filter.is_none() && counter.is_none() {
+                counter = Some(contrib_persons(named(name.clone())));
+            }
+            checks.push(
                 Expr::AggregateFunction(AggregateFunction::new_udf(
                     contrib.clone(),
                     vec![
@@ -187,8 +175,50 @@ impl ProtectCells {
                     vec![],
                     None,
                 ))
-                .alias(format!("{HIDDEN}c{j}")),
+                .alias(name),
             );
+        }
+        // The query's own aggregates, but a `count(DISTINCT pid)` of the first person column,
+        // which the counter answers: where each one's value comes from.
+        let first_count = count_distinct(col(first.clone()));
+        let mut aggr = Vec::new();
+        let mut from = Vec::new();
+        for e in &a.aggr_expr {
+            match &counter {
+                Some(c) if e.clone().unalias() == first_count => from.push(From::Expr(c.clone())),
+                _ => {
+                    from.push(From::Own(aggr.len()));
+                    aggr.push(e.clone());
+                }
+            }
+        }
+        // A group's persons, per person column: the counter for the first, else the query's
+        // own `count(DISTINCT pid)` where it has one (computed once), else a hidden one.
+        let mut persons_of = Vec::new();
+        for (i, p) in persons.iter().enumerate() {
+            let n = count_distinct(col(p.clone()));
+            match (
+                &counter,
+                a.aggr_expr.iter().position(|e| e.clone().unalias() == n),
+            ) {
+                (Some(c), _) if i == 0 => persons_of.push(Persons::Expr(c.clone())),
+                (_, Some(j)) => persons_of.push(Persons::Aggregate(j)),
+                _ => {
+                    let name = format!("{HIDDEN}n{i}");
+                    aggr.push(n.alias(name.clone()));
+                    persons_of.push(Persons::Expr(named(name)));
+                }
+            }
+        }
+        aggr.extend(checks);
+        // The cell key seeds sticky noise (only needed when noise is on and a count is shown):
+        // the smallest and largest pid of the group with its number of persons, a function of
+        // the set of persons only, from aggregates that need no set of their own.
+        let keyed =
+            self.protection.noise && a.aggr_expr.iter().any(|e| cell_kind(e) == CellKind::Count);
+        if keyed {
+            aggr.push(min(col(first.clone())).alias(format!("{HIDDEN}kmin")));
+            aggr.push(max(col(first.clone())).alias(format!("{HIDDEN}kmax")));
         }
         let agg = LogicalPlan::Aggregate(Aggregate::try_new(
             Arc::new(input),
@@ -197,7 +227,17 @@ impl ProtectCells {
         )?);
         let s = agg.schema().clone();
         let at = |i: usize| col(Column::from(s.qualified_field(i)));
-        let named = |n: String| col(Column::new_unqualified(n));
+        let value = |j: usize| match &from[j] {
+            From::Own(k) => at(groups + k),
+            From::Expr(e) => e.clone(),
+        };
+        let counts: Vec<Expr> = persons_of
+            .iter()
+            .map(|p| match p {
+                Persons::Aggregate(j) => value(*j),
+                Persons::Expr(e) => e.clone(),
+            })
+            .collect();
         let cell_key = if keyed {
             vec![
                 named(format!("{HIDDEN}kmin")),
@@ -213,13 +253,13 @@ impl ProtectCells {
             let st = if kind == CellKind::ValueSum
                 && aggregate_of(e).is_some_and(|af| !af.params.args.is_empty())
             {
-                named(format!("{HIDDEN}c{j}"))
+                contrib_status(named(format!("{HIDDEN}c{j}")))
             } else {
                 lit(ScalarValue::Int8(Some(status::OK)))
             };
             let cell = Expr::ScalarFunction(ScalarFunction::new_udf(
                 Arc::new(ScalarUDF::from(CellFn::new(kind, self.protection.clone()))),
-                [vec![at(groups + j), st.clone()], cell_key.clone()].concat(),
+                [vec![value(j), st.clone()], cell_key.clone()].concat(),
             ));
             let (q, f) = a.schema.qualified_field(groups + j);
             exprs.push(cell.alias_qualified(q.cloned(), f.name()));
@@ -238,6 +278,22 @@ impl ProtectCells {
             Arc::new(protected),
         )?))
     }
+}
+
+/// Where the value of one of the query's aggregates comes from in the rewritten aggregation.
+enum From {
+    /// Its own aggregate, at this index among the rewritten aggregation's aggregates.
+    Own(usize),
+    /// An expression over the hidden aggregates (the counter's person count).
+    Expr(Expr),
+}
+
+/// Where a group's person count for one person column comes from.
+enum Persons {
+    /// The query's own aggregate at this index (`count(DISTINCT pid)`).
+    Aggregate(usize),
+    /// An expression over the hidden aggregates.
+    Expr(Expr),
 }
 
 /// Makes every projection below the output aggregation keep the identifier columns of its

@@ -41,8 +41,12 @@ async fn cells_that_pass_equal_the_true_aggregates() {
     let r = e
         .query(
             "alice",
-            "SELECT r.sex, avg(r.points) AS mean FROM receipts r \
-             WHERE r.pid IN (SELECT pid FROM diagnoses WHERE code = 'I10') GROUP BY r.sex",
+            // A filtered sum first (it selects no row), then the mean and the person count that
+            // the mean's contribution check answers.
+            "SELECT r.sex, sum(r.points) FILTER (WHERE r.points > 1000000) AS big, \
+                    avg(r.points) AS mean, count(DISTINCT r.pid) AS persons FROM receipts r \
+             WHERE r.pid IN (SELECT pid FROM diagnoses WHERE code = 'I10') GROUP BY r.sex \
+             ORDER BY r.sex",
         )
         .await
         .expect("admitted");
@@ -56,8 +60,19 @@ async fn cells_that_pass_equal_the_true_aggregates() {
     };
     let got = rows(&r);
     assert_eq!(got[0][0], "1");
-    assert!((got[0][1].parse::<f64>().expect("f") - mean(true)).abs() < 1e-9);
-    assert!((got[1][1].parse::<f64>().expect("f") - mean(false)).abs() < 1e-9);
+    assert_eq!(got[0][1], "NULL", "no row passes the filter");
+    assert!((got[0][2].parse::<f64>().expect("f") - mean(true)).abs() < 1e-9);
+    assert!((got[1][2].parse::<f64>().expect("f") - mean(false)).abs() < 1e-9);
+    let persons = |odd: bool| {
+        (40..=120)
+            .filter(|p| (p % 2 == 1) == odd)
+            .count()
+            .to_string()
+    };
+    assert_eq!(
+        (&*got[0][3], &*got[1][3]),
+        (&*persons(true), &*persons(false))
+    );
     assert_eq!(r.report.cells_suppressed(), 0);
     assert_eq!(r.report.groups_withheld, 0);
 }
