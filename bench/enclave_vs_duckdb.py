@@ -58,7 +58,10 @@ def main():
 
     lake = args.lake or build_lake(args.persons, args.work)
     p = subprocess.run(
-        ["cargo", "bench", "--quiet", "-p", "niji-enclave", "--bench", "queries", "--", str(lake)],
+        # The release profile: the same artifacts as `niji` itself (the bench profile would build
+        # DataFusion a second time).
+        ["cargo", "bench", "--profile", "release", "--quiet", "-p", "niji-enclave", "--bench", "queries",
+         "--", str(lake)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )
     rust = {r["query"]: r for r in map(json.loads, filter(None, p.stdout.splitlines()))}

@@ -4,7 +4,7 @@
 //! `bench/enclave_vs_duckdb.py` adds DuckDB on the same Parquet files and prints the ratios.
 //!
 //! ```sh
-//! cargo bench -p niji-enclave --bench queries -- /path/to/data/lake
+//! cargo bench --profile release -p niji-enclave --bench queries -- /path/to/data/lake
 //! ```
 //!
 //! Prints one JSON line per query: `{"query", "sql", "enclave_s", "datafusion_s", "rows"}`.
@@ -86,7 +86,9 @@ async fn plain(lake: &ZoneRoot) -> SessionContext {
 
 fn main() {
     let Some(lake) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: cargo bench -p niji-enclave --bench queries -- <data_dir>/lake");
+        eprintln!(
+            "usage: cargo bench --profile release -p niji-enclave --bench queries -- <data_dir>/lake"
+        );
         return;
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -16,6 +16,7 @@ mod aggregate_output;
 mod pid_usage;
 mod protect_cells;
 mod refuse_nodes;
+mod same_person;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! `protect_cells`: the rewrite that puts disclosure control into the plan itself.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_schema::DataType;
@@ -15,6 +16,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
+use super::same_person::person_classes;
 use super::{Ident, idents, preserved_idents};
 use crate::error::refuse;
 use crate::functions::{
@@ -35,7 +37,8 @@ pub(crate) const HIDDEN: &str = "__niji_";
 ///    patients)` counts persons all the same).
 /// 2. The output aggregation gets hidden aggregates: `count(DISTINCT pid)` for each person
 ///    column every row has (the group's persons; with two, as after an inner join on
-///    something else than pid, the smaller counts; an outer join's optional side does not; the
+///    something else than pid or unit_key, the smaller counts; columns an inner join makes one
+///    person, on pid or on unit_key, count once; an outer join's optional side does not; the
 ///    query's own `count(DISTINCT pid)` serves where it has one), `min(pid)` and `max(pid)` (with
 ///    the count, the cell key: a function of the set of persons only, for sticky noise; only
 ///    when noise is on and a count is shown), and for each sum or mean the contribution check
@@ -130,11 +133,32 @@ impl ProtectCells {
 
     fn protect(&self, a: Aggregate, hidden: &mut usize) -> Result<LogicalPlan> {
         let input = carry_persons(Arc::unwrap_or_clone(a.input.clone()), hidden)?;
-        let persons: Vec<Column> = preserved_idents(&input)
+        // One person column per class of columns that hold the same person on every row
+        // (joined on pid or on unit_key): the one the query counts itself where it does.
+        let classes = person_classes(&input);
+        let counted = |c: &Column| {
+            let n = count_distinct(col(c.clone()));
+            a.aggr_expr.iter().any(|e| e.clone().unalias() == n)
+        };
+        let mut persons: Vec<(usize, Column)> = Vec::new();
+        let mut chosen: BTreeMap<usize, usize> = BTreeMap::new();
+        for (i, _) in preserved_idents(&input)
             .into_iter()
             .filter(|(_, k)| *k == Ident::Person)
-            .map(|(i, _)| Column::from(input.schema().qualified_field(i)))
-            .collect();
+        {
+            let c = Column::from(input.schema().qualified_field(i));
+            match classes.get(&i).and_then(|k| chosen.get(k).copied()) {
+                Some(at) if counted(&persons[at].1) || !counted(&c) => {}
+                Some(at) => persons[at] = (i, c),
+                None => {
+                    if let Some(k) = classes.get(&i) {
+                        chosen.insert(*k, persons.len());
+                    }
+                    persons.push((i, c));
+                }
+            }
+        }
+        let persons: Vec<Column> = persons.into_iter().map(|(_, c)| c).collect();
         let Some(first) = persons.first().cloned() else {
             return refuse(
                 RULE,

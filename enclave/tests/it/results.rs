@@ -18,6 +18,32 @@ async fn cells_that_pass_equal_the_true_aggregates() {
         .await
         .expect("admitted");
     assert_eq!(rows(&r), vec![vec!["1", "30"], vec!["2", "30"]]);
+    // The same through the unit: a diagnosis joined to its receipt (one person per unit, so
+    // the group's persons are counted once, from the query's own count).
+    let r = e
+        .query(
+            "alice",
+            "SELECT r.sex, count(DISTINCT d.pid) AS persons \
+             FROM diagnoses d JOIN receipts r ON d.unit_key = r.unit_key \
+             WHERE d.code = 'E11' GROUP BY r.sex ORDER BY r.sex",
+        )
+        .await
+        .expect("admitted");
+    assert_eq!(rows(&r), vec![vec!["1", "30"], vec!["2", "30"]]);
+    let plan = e
+        .protected_plan(
+            "SELECT r.sex, count(DISTINCT d.pid) AS persons \
+             FROM diagnoses d JOIN receipts r ON d.unit_key = r.unit_key GROUP BY r.sex",
+        )
+        .await
+        .expect("plan")
+        .display_indent()
+        .to_string();
+    let aggregate = plan
+        .lines()
+        .find(|l| l.trim_start().starts_with("Aggregate:"))
+        .expect("aggregate");
+    assert_eq!(aggregate.matches("count(DISTINCT").count(), 1, "{plan}");
 
     let r = e
         .query(
