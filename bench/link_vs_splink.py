@@ -287,6 +287,11 @@ def main():
             sys.exit(f"no staging table {t} under {data}")
 
     rows = []
+    if (data / "steward" / "linkage" / "links" / "_delta_log").exists():
+        # Splink links from scratch; niji with a registry relinks into it (loads every earlier
+        # link to keep person_ids stable), which is more work than a first link.
+        print(f"note: {data} has a person registry, so niji's time includes relinking into it; "
+              "for a first-link comparison use a data dir without steward/linkage", flush=True)
     if not args.skip_niji:
         print("niji link ...", flush=True)
         rows.append(run_niji(niji, data, truth))
