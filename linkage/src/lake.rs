@@ -99,8 +99,8 @@ pub async fn write_lake(
             .filter(|n| !WITHHELD.contains(&n.as_str()))
             .map(|n| format!("s.\"{n}\""))
             .collect();
-        // The job's links (three narrow columns) are the build side of the hash join, and the
-        // staging rows stream through it: the wide side is never held in memory.
+        // The job's links (three narrow columns) on the left, the build side of the hash join
+        // unless DataFusion's statistics swap it, so that the wide staging rows stream through.
         let sql = format!(
             "SELECT l.person_id, l.unit_id, {} \
              FROM (SELECT record_id, person_id, unit_id FROM l WHERE job_id = '{}') l \

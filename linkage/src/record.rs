@@ -108,6 +108,8 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 pub(crate) struct Interner<K: Hash + Eq> {
     ids: FastMap<K, u32>,
     pub(crate) values: Vec<K>,
+    /// The id [`Interner::id_str`] returned last (0 for none).
+    last: u32,
 }
 
 impl<K: Hash + Eq + Clone> Interner<K> {
@@ -128,12 +130,19 @@ impl<K: Hash + Eq + Clone> Interner<K> {
 }
 
 impl Interner<Box<str>> {
-    /// The id of a string, allocating only the first time it is seen.
+    /// The id of a string, allocating only the first time it is seen. Rows come in runs of one
+    /// file and one facility (a UKE file is one facility's month): the value returned last
+    /// answers those without hashing.
     pub(crate) fn id_str(&mut self, s: &str) -> Result<u32> {
-        match self.ids.get(s) {
-            Some(&id) => Ok(id),
-            None => self.id(&Box::from(s)),
+        if self.get(self.last).is_some_and(|v| **v == *s) {
+            return Ok(self.last);
         }
+        let id = match self.ids.get(s) {
+            Some(&id) => id,
+            None => self.id(&Box::from(s))?,
+        };
+        self.last = id;
+        Ok(id)
     }
 }
 
@@ -150,7 +159,7 @@ pub(crate) struct SigKey {
 
 /// What finds a record's signature without interning its link keys first: the keys as one
 /// 128-bit digest (each key is an HMAC, pseudorandom, so the XOR of its first 16 bytes rotated
-/// by its slot tells two key tuples apart but with probability 2^-128), with the rest of the
+/// by its slot tells two key tuples apart except with probability 2^-128), with the rest of the
 /// identity as is. Keys are interned once per new signature, not once per record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Probe {
@@ -166,7 +175,7 @@ fn keys_digest(keys: &[Option<&[u8; 32]>; 5]) -> u128 {
     for (slot, k) in keys.iter().enumerate() {
         if let Some(k) = k {
             let head = u128::from_le_bytes(k[..16].try_into().unwrap_or_default());
-            // Slot 0 rotated by 0 would equal the digest of "no key" XOR it: mark presence too.
+            // The slot's own bit marks the key present, whatever its head.
             d ^= head.rotate_left(25 * slot as u32 + 1) ^ (1u128 << (slot * 8));
         }
     }
@@ -204,10 +213,6 @@ pub struct RecordSet {
     pub(crate) insurers: Interner<Box<str>>,
     keys: Interner<[u8; 32]>,
     sig_ids: FastMap<Probe, u32>,
-    /// The last file seen and its id (rows come file by file).
-    last_file: Option<(Box<str>, u32)>,
-    /// The last facility seen and its id.
-    last_facility: Option<(Box<str>, u32)>,
     pub(crate) sigs: Vec<Signature>,
     base: Option<u32>,
 }
@@ -249,24 +254,10 @@ impl RecordSet {
         self.id_ends.push(self.ids.len() as u64);
         self.source.push(source_index(r.source));
         self.month.push(r.month);
-        let file = match &self.last_file {
-            Some((f, id)) if **f == *r.file => *id,
-            _ => {
-                let id = self.files.id_str(r.file)?;
-                self.last_file = Some((Box::from(r.file), id));
-                id
-            }
-        };
-        self.file.push(file);
+        self.file.push(self.files.id_str(r.file)?);
         self.line.push(r.line);
-        // Rows come facility by facility too (a UKE file is one facility's month).
-        let facility = match (r.facility, &self.last_facility) {
-            (Some(f), Some((last, id))) if **last == *f => *id,
-            (Some(f), _) if !f.is_empty() => {
-                let id = self.facilities.id_str(f)?;
-                self.last_facility = Some((Box::from(f), id));
-                id
-            }
+        let facility = match r.facility {
+            Some(f) if !f.is_empty() => self.facilities.id_str(f)?,
             _ => NONE,
         };
         let insurer = match r.insurer {
@@ -410,6 +401,17 @@ mod tests {
         assert_eq!(set.record_id(1), "b");
         assert_eq!(set.sigs[0].months.count_ones(), 2);
         assert_eq!(set.prefecture(set.sigs[0].key.insurer), 13);
+    }
+
+    #[test]
+    fn strings_keep_their_ids_in_runs_and_alternations() {
+        let mut i = Interner::<Box<str>>::default();
+        let ids: Vec<u32> = ["a", "a", "b", "a", "b", "b", "c", "a"]
+            .iter()
+            .map(|s| i.id_str(s).unwrap())
+            .collect();
+        assert_eq!(ids, [1, 1, 2, 1, 2, 2, 3, 1]);
+        assert_eq!(i.get(2).map(|s| &**s), Some("b"));
     }
 
     #[test]

@@ -140,25 +140,27 @@ impl ProtectCells {
             let n = count_distinct(col(c.clone()));
             a.aggr_expr.iter().any(|e| e.clone().unalias() == n)
         };
-        let mut persons: Vec<(usize, Column)> = Vec::new();
+        let mut persons: Vec<Column> = Vec::new();
+        // Class → its column's place in `persons`.
         let mut chosen: BTreeMap<usize, usize> = BTreeMap::new();
         for (i, _) in preserved_idents(&input)
             .into_iter()
             .filter(|(_, k)| *k == Ident::Person)
         {
             let c = Column::from(input.schema().qualified_field(i));
-            match classes.get(&i).and_then(|k| chosen.get(k).copied()) {
-                Some(at) if counted(&persons[at].1) || !counted(&c) => {}
-                Some(at) => persons[at] = (i, c),
-                None => {
-                    if let Some(k) = classes.get(&i) {
-                        chosen.insert(*k, persons.len());
+            match classes.get(&i).map(|k| (k, chosen.get(k).copied())) {
+                Some((_, Some(at))) => {
+                    if counted(&c) && !counted(&persons[at]) {
+                        persons[at] = c;
                     }
-                    persons.push((i, c));
                 }
+                Some((k, None)) => {
+                    chosen.insert(*k, persons.len());
+                    persons.push(c);
+                }
+                None => persons.push(c),
             }
         }
-        let persons: Vec<Column> = persons.into_iter().map(|(_, c)| c).collect();
         let Some(first) = persons.first().cloned() else {
             return refuse(
                 RULE,
@@ -209,9 +211,9 @@ impl ProtectCells {
         let mut from = Vec::new();
         for e in &a.aggr_expr {
             match &counter {
-                Some(c) if e.clone().unalias() == first_count => from.push(From::Expr(c.clone())),
+                Some(c) if e.clone().unalias() == first_count => from.push(Value::Expr(c.clone())),
                 _ => {
-                    from.push(From::Own(aggr.len()));
+                    from.push(Value::Aggregate(aggr.len()));
                     aggr.push(e.clone());
                 }
             }
@@ -225,12 +227,12 @@ impl ProtectCells {
                 &counter,
                 a.aggr_expr.iter().position(|e| e.clone().unalias() == n),
             ) {
-                (Some(c), _) if i == 0 => persons_of.push(Persons::Expr(c.clone())),
-                (_, Some(j)) => persons_of.push(Persons::Aggregate(j)),
+                (Some(c), _) if i == 0 => persons_of.push(Value::Expr(c.clone())),
+                (_, Some(j)) => persons_of.push(from[j].clone()),
                 _ => {
                     let name = format!("{HIDDEN}n{i}");
                     aggr.push(n.alias(name.clone()));
-                    persons_of.push(Persons::Expr(named(name)));
+                    persons_of.push(Value::Expr(named(name)));
                 }
             }
         }
@@ -251,17 +253,12 @@ impl ProtectCells {
         )?);
         let s = agg.schema().clone();
         let at = |i: usize| col(Column::from(s.qualified_field(i)));
-        let value = |j: usize| match &from[j] {
-            From::Own(k) => at(groups + k),
-            From::Expr(e) => e.clone(),
+        let resolve = |v: &Value| match v {
+            Value::Aggregate(k) => at(groups + k),
+            Value::Expr(e) => e.clone(),
         };
-        let counts: Vec<Expr> = persons_of
-            .iter()
-            .map(|p| match p {
-                Persons::Aggregate(j) => value(*j),
-                Persons::Expr(e) => e.clone(),
-            })
-            .collect();
+        let value = |j: usize| resolve(&from[j]);
+        let counts: Vec<Expr> = persons_of.iter().map(resolve).collect();
         let cell_key = if keyed {
             vec![
                 named(format!("{HIDDEN}kmin")),
@@ -304,19 +301,13 @@ impl ProtectCells {
     }
 }
 
-/// Where the value of one of the query's aggregates comes from in the rewritten aggregation.
-enum From {
-    /// Its own aggregate, at this index among the rewritten aggregation's aggregates.
-    Own(usize),
-    /// An expression over the hidden aggregates (the counter's person count).
-    Expr(Expr),
-}
-
-/// Where a group's person count for one person column comes from.
-enum Persons {
-    /// The query's own aggregate at this index (`count(DISTINCT pid)`).
+/// Where a value (one of the query's aggregates, or a group's person count) comes from in the
+/// rewritten aggregation.
+#[derive(Clone)]
+enum Value {
+    /// An aggregate, at this index among the rewritten aggregation's aggregates.
     Aggregate(usize),
-    /// An expression over the hidden aggregates.
+    /// An expression over the hidden aggregates (the counter's person count, a hidden count).
     Expr(Expr),
 }
 

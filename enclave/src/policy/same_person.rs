@@ -26,6 +26,18 @@ struct Bindings {
     unit_owner: BTreeMap<usize, usize>,
 }
 
+impl Bindings {
+    /// Output column `i` is input column `j` of `inner`.
+    fn carry(&mut self, i: usize, inner: &Bindings, j: usize) {
+        if let Some(c) = inner.person.get(&j) {
+            self.person.insert(i, *c);
+        }
+        if let Some(c) = inner.unit_owner.get(&j) {
+            self.unit_owner.insert(i, *c);
+        }
+    }
+}
+
 /// Union–find over person classes.
 #[derive(Debug, Default)]
 struct Classes(Vec<usize>);
@@ -100,12 +112,7 @@ fn bind(plan: &LogicalPlan, classes: &mut Classes) -> Bindings {
                         }
                     }
                 } else if let Some(j) = column_index(e, schema) {
-                    if let Some(c) = inner.person.get(&j) {
-                        out.person.insert(i, *c);
-                    }
-                    if let Some(c) = inner.unit_owner.get(&j) {
-                        out.unit_owner.insert(i, *c);
-                    }
+                    out.carry(i, &inner, j);
                 }
             }
             if let (Some((_, c)), true) = (row, single) {
@@ -132,12 +139,7 @@ fn bind(plan: &LogicalPlan, classes: &mut Classes) -> Bindings {
             let mut out = Bindings::default();
             for (i, e) in a.group_expr.iter().enumerate() {
                 if let Some(j) = column_index(e, schema) {
-                    if let Some(c) = inner.person.get(&j) {
-                        out.person.insert(i, *c);
-                    }
-                    if let Some(c) = inner.unit_owner.get(&j) {
-                        out.unit_owner.insert(i, *c);
-                    }
+                    out.carry(i, &inner, j);
                 }
             }
             out
@@ -178,10 +180,7 @@ fn bind(plan: &LogicalPlan, classes: &mut Classes) -> Bindings {
                 |m: BTreeMap<usize, usize>| m.into_iter().map(move |(i, c)| (i + offset, c));
             match j.join_type {
                 JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => left,
-                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => Bindings {
-                    person: right.person,
-                    unit_owner: right.unit_owner,
-                },
+                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => right,
                 _ => Bindings {
                     person: left.person.into_iter().chain(shift(right.person)).collect(),
                     unit_owner: left
