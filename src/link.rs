@@ -22,9 +22,15 @@ them in two stages. The deterministic stage unites records that share a link key
 keep two persons apart: different sex or birth date, two insured numbers (id5) in the same month \
 or on the same card (same-sex twins share id1), two insurers in the same month for name keys \
 (common names). The probabilistic stage scores the pairs left apart (Fellegi–Sunter, m and u \
-estimated by EM) on key agreement, birth date (exact, same month, one digit off or transposed), \
-insurer prefecture, shared facilities and time, and links those above the threshold, still under \
-the guards.
+estimated by EM) on key agreement, birth date (exact, typo-like, same month), insurer prefecture, \
+shared facilities and time, and links those above the threshold, still under the guards; keys \
+hashed over the birth date count as missing when the birth dates differ. Two rules then take what \
+no key can link, each only when exactly one cluster fits: a record or two whose birth date is a \
+typo (a day or a year off, digits or month and day swapped, one digit of the year or month) of a \
+cluster with the same sex, insurer and facility in the same months (`near_birth`), and care claims \
+without the medical insured number, joined to the medical cluster of the same birth date and sex \
+insured by the same municipality, else in the same prefecture, that has no care key of its own \
+(`care_locality`).
 
 The analysis lake (<data_dir>/lake) gets every staging table joined to the links: keyed by \
 person_id, partitioned by source and service month, without link keys, insurer number, file or \
@@ -201,8 +207,8 @@ pub(crate) fn run(
     }
     let s = &linkage.score;
     println!(
-        "probabilistic: {} candidate pairs, {} above threshold, {} merges ({} refused by guards), {} care-only by unique birth date",
-        s.pairs, s.accepted, s.merges, s.blocked, s.unique_birth
+        "probabilistic: {} candidate pairs, {} above threshold, {} merges ({} refused by guards), {} care-only by birth date and locality",
+        s.pairs, s.accepted, s.merges, s.blocked, s.care_locality
     );
     println!(
         "seconds: read {read_secs:.2}, link {link_secs:.2}, write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",

@@ -21,7 +21,8 @@ pub const KINDS: [KeyKind; 5] = [
 pub struct Keyed {
     pub sex: Option<String>,
     pub birth: Option<NaiveDate>,
-    /// 保険者番号, zero-padded to 8 (it names the insurer, not the person).
+    /// 保険者番号 of the unit's insurer (the municipality for a care claim), zero-padded to 8
+    /// (it names the insurer, not the person).
     pub insurer: Option<String>,
     /// Link keys in the order of [`KINDS`]; `None` where the unit lacks the fields.
     pub keys: [Option<[u8; 32]>; 5],
@@ -102,9 +103,12 @@ pub fn key_unit(keyer: &LinkKeyer, unit: &Unit) -> Keyed {
             .birth
             .as_deref()
             .and_then(|s| normalize::parse_birth_date(s).ok()),
+        // A care claim's own insurer is the municipality; the medical insurer on it only feeds
+        // id5 (it is the person's oldest, with no time meaning).
         insurer: r
-            .insurer
+            .care_insurer
             .as_deref()
+            .or(r.insurer.as_deref())
             .and_then(|s| normalize::normalize(Field::InsurerNumber, s).ok()),
         keys,
         version: keyer.version(),

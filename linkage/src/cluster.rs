@@ -43,6 +43,8 @@ pub(crate) struct Cluster {
     pub(crate) facilities: Vec<u32>,
     /// Insurer prefectures (two-digit codes).
     pub(crate) prefectures: Vec<u8>,
+    /// Care insurers (the municipality) of care records.
+    pub(crate) care_insurers: Vec<u32>,
 }
 
 fn add_masked(v: &mut Vec<(u32, u128)>, id: u32, mask: u128) {
@@ -75,7 +77,11 @@ impl Cluster {
                 c.keys.push((kind as u8, key));
             }
         }
-        if !k.care {
+        if k.care {
+            if k.insurer != NONE {
+                c.care_insurers.push(k.insurer);
+            }
+        } else {
             if k.keys[ID5] != NONE {
                 c.id5_months.push((k.keys[ID5], s.months));
                 if k.keys[ID1] != NONE {
@@ -179,6 +185,9 @@ impl Cluster {
         }
         for x in o.prefectures {
             add_unique(&mut self.prefectures, x);
+        }
+        for x in o.care_insurers {
+            add_unique(&mut self.care_insurers, x);
         }
         for f in o.facilities {
             if self.facilities.len() >= MAX_FACILITIES {

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use crate::cluster::{Guard, UnionFind};
+use crate::probabilistic::birth_level;
 use crate::record::{CARE, ID1, ID2, ID4, ID5, NONE, RecordSet};
 
 /// How a signature joined its cluster.
@@ -23,9 +24,12 @@ pub enum Rule {
     Id2,
     /// The Fellegi–Sunter score.
     Score,
+    /// A small cluster and the one cluster of a typo-like birth date at its insurer and
+    /// facility.
+    NearBirth,
     /// A care-only cluster (no medical number on its claims) and the one medical cluster born
-    /// on the same day with the same sex, active at the same time.
-    UniqueBirth,
+    /// on the same day with the same sex, active at the same time, insured nearest to it.
+    CareLocality,
 }
 
 impl Rule {
@@ -39,7 +43,8 @@ impl Rule {
             Rule::Id4 => "id4",
             Rule::Id2 => "id2",
             Rule::Score => "fellegi_sunter",
-            Rule::UniqueBirth => "unique_birth_care",
+            Rule::NearBirth => "near_birth",
+            Rule::CareLocality => "care_locality",
         }
     }
 
@@ -47,7 +52,7 @@ impl Rule {
     pub fn stage(self) -> &'static str {
         match self {
             Rule::Single => "none",
-            Rule::Score | Rule::UniqueBirth => "probabilistic",
+            Rule::Score | Rule::NearBirth | Rule::CareLocality => "probabilistic",
             _ => "deterministic",
         }
     }
@@ -152,7 +157,18 @@ fn merge_group(
         }
         let mut fits = Vec::new();
         for &b in &bins {
-            match uf.conflict(b, r, true, names) {
+            let guard = match uf.conflict(b, r, true, names) {
+                // id5 holds no birth date and names one insured person: under it, a typo-like
+                // birth date is a typo.
+                Some(Guard::Birth)
+                    if rule == Rule::Id5
+                        && birth_level(uf.cluster(b).birth, uf.cluster(r).birth) == 1 =>
+                {
+                    uf.conflict(b, r, false, names)
+                }
+                g => g,
+            };
+            match guard {
                 None => fits.push(b),
                 Some(g) => {
                     bump(&mut stats.blocked, g);

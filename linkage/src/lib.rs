@@ -12,6 +12,9 @@
 //! 2. **Probabilistic**: Fellegi–Sunter over candidate pairs the first stage left apart
 //!    (blocked keys, exact birth date + sex, birth year-month + sex + facility), with m and u
 //!    estimated by EM; accepted pairs merge by decreasing weight, still under the hard guards.
+//!    Then the rules of `neighbours` take what no key can link, each only when one cluster
+//!    fits: a record with a typo-like birth date at the same insurer and facility, and care
+//!    claims without the medical number by birth date, sex and the insuring municipality.
 //!
 //! Every record keeps the rule that linked it and, for scores, the match weight. [`evaluate()`]
 //! scores a linkage against the synthetic truth.
@@ -50,6 +53,7 @@ mod error;
 pub mod evaluate;
 pub mod lake;
 mod link;
+mod neighbours;
 mod probabilistic;
 mod record;
 pub mod registry;

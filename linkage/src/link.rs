@@ -110,7 +110,8 @@ mod tests {
     use super::*;
     use crate::record::RecordIn;
 
-    /// A record: keys by number (0 = none), in the order id1, id2, id4, id5, care.
+    /// A record: keys by number (0 = none), in the order id1, id2, id4, id5, care. A record
+    /// with a care key is a care claim.
     struct R {
         month: u32,
         birth: i32,
@@ -126,7 +127,11 @@ mod tests {
             let k = r.keys.map(|n| (n != 0).then(|| &keys[n as usize]));
             set.push(&RecordIn {
                 record_id: &id,
-                source: Source::NdbMed,
+                source: if r.keys[4] == 0 {
+                    Source::NdbMed
+                } else {
+                    Source::Care
+                },
                 month: 2024 * 12 + r.month,
                 facility: Some("clinic"),
                 sex: 2,
@@ -190,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn a_birth_date_typo_is_linked_by_its_id5_and_score() {
+    fn a_birth_date_typo_is_linked_by_its_id5() {
         // The typo changes every key that holds the birth date; id5 (no birth date) stays.
         let mut records = vec![
             R {
@@ -223,9 +228,77 @@ mod tests {
                 });
             }
         }
-        let c = clusters(&records);
+        let s = set(&records);
+        let l = link(&s, &LinkOptions::default());
+        let c = l.record_clusters(&s);
         assert_eq!(c[0], c[2]);
         assert_ne!(c[0], c[3]);
+        assert_eq!(l.rule(&s, 2).0, Rule::Id5);
+    }
+
+    /// Five monthly records of one identity.
+    fn person(birth: i32, insurer: &'static str, keys: [u8; 5]) -> Vec<R> {
+        (0..5)
+            .map(|month| R {
+                month,
+                birth,
+                insurer,
+                keys,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_typo_without_id5_joins_the_one_cluster_of_a_typo_like_birth_date() {
+        let typo = R {
+            month: 2,
+            birth: 9001,
+            insurer: "06130488",
+            keys: [11, 32, 42, 0, 0],
+        };
+        let mut records = vec![typo];
+        records.extend(person(9000, "06130488", [10, 30, 40, 20, 0]));
+        records.extend(person(9100, "06130488", [12, 33, 43, 22, 0]));
+        let s = set(&records);
+        let l = link(&s, &LinkOptions::default());
+        let c = l.record_clusters(&s);
+        assert_eq!(c[0], c[1]);
+        assert_ne!(c[0], c[6]);
+        assert_eq!(l.rule(&s, 0).0, Rule::NearBirth);
+        // With a twin (same birth date, sex and insurer) the typo belongs to neither for sure.
+        records.extend(person(9000, "06130488", [13, 34, 44, 23, 0]));
+        let c = clusters(&records);
+        assert_ne!(c[0], c[1]);
+        assert_ne!(c[0], c[11]);
+        assert_ne!(c[1], c[11]);
+    }
+
+    #[test]
+    fn care_claims_without_the_medical_number_join_the_cluster_of_their_municipality() {
+        // The care insurer is the municipality 13-101; person 1 has its 国保, person 2 lives in
+        // the same prefecture under 協会けんぽ. Both were born on the care claims' birth date.
+        let care = |month| R {
+            month,
+            birth: 9000,
+            insurer: "00131016",
+            keys: [0, 0, 0, 0, 50],
+        };
+        let mut records = vec![care(1), care(2)];
+        records.extend(person(9000, "00131016", [10, 30, 40, 20, 0]));
+        records.extend(person(9000, "01130012", [11, 31, 41, 21, 0]));
+        let s = set(&records);
+        let l = link(&s, &LinkOptions::default());
+        let c = l.record_clusters(&s);
+        assert_eq!(c[0], c[1]);
+        assert_eq!(c[0], c[2]);
+        assert_ne!(c[0], c[7]);
+        assert_eq!(l.rule(&s, 0).0, Rule::CareLocality);
+        // Two medical clusters of that municipality: neither.
+        records.extend(person(9000, "00131016", [12, 32, 42, 22, 0]));
+        let c = clusters(&records);
+        assert_ne!(c[0], c[2]);
+        assert_ne!(c[0], c[12]);
+        assert_ne!(c[2], c[12]);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::cluster::{Cluster, UnionFind};
 use crate::deterministic::{Rule, ordered};
-use crate::record::{CARE, ID1, ID2, ID4, ID5, NO_BIRTH, RecordSet};
+use crate::neighbours;
+use crate::record::{CARE, ID1, ID2, ID4, NO_BIRTH, RecordSet};
 
 /// Comparison fields and their number of levels. Level 0 is always the strongest agreement.
 pub const FIELDS: [(&str, &[&str]); 9] = [
@@ -18,13 +19,7 @@ pub const FIELDS: [(&str, &[&str]); 9] = [
     ("care_key", &["agree", "disagree", "missing"]),
     (
         "birth_date",
-        &[
-            "exact",
-            "year_month",
-            "one_digit_or_transposed",
-            "other",
-            "missing",
-        ],
+        &["exact", "typo_like", "year_month", "other", "missing"],
     ),
     ("insurer_prefecture", &["agree", "disagree", "missing"]),
     ("facility", &["shared", "none_shared"]),
@@ -73,8 +68,11 @@ pub struct ScoreStats {
     pub blocked: u64,
     /// Merges made.
     pub merges: u64,
-    /// Care-only clusters joined to the one medical cluster of their birth date.
-    pub unique_birth: u64,
+    /// Small clusters joined to the one cluster of a typo-like birth date at their insurer and
+    /// facility.
+    pub near_birth: u64,
+    /// Care-only clusters joined to the one nearest medical cluster of their birth date.
+    pub care_locality: u64,
     /// The prior share of matches among candidates.
     pub lambda: f64,
     /// m and u per field and level.
@@ -90,7 +88,8 @@ fn ymd(days: i32) -> Option<(i32, u32, u32)> {
     Some((d.year(), d.month(), d.day()))
 }
 
-/// Birth date level of two dates (days since the epoch).
+/// Birth date level of two dates (days since the epoch): exact, typo-like, the same year and
+/// month, other, missing.
 pub(crate) fn birth_level(a: i32, b: i32) -> u8 {
     if a == NO_BIRTH || b == NO_BIRTH {
         return 4;
@@ -101,18 +100,80 @@ pub(crate) fn birth_level(a: i32, b: i32) -> u8 {
     let (Some(x), Some(y)) = (ymd(a), ymd(b)) else {
         return 3;
     };
-    if x.0 == y.0 && x.1 == y.1 {
-        return 1;
+    if typo_like(a, b, x, y) {
+        1
+    } else if x.0 == y.0 && x.1 == y.1 {
+        2
+    } else {
+        3
+    }
+}
+
+/// The mistakes of typing a date: a day off, a year off, month and day swapped, two adjacent
+/// digits swapped, or one digit of the year or the month wrong (one digit of the day is left
+/// out: most days of a month are one digit from each other).
+fn typo_like(a: i32, b: i32, x: (i32, u32, u32), y: (i32, u32, u32)) -> bool {
+    if (a - b).abs() == 1
+        || (x.1 == y.1 && x.2 == y.2 && (x.0 - y.0).abs() == 1)
+        || (x.0 == y.0 && x.1 == y.2 && x.2 == y.1)
+    {
+        return true;
     }
     let dx = format!("{:04}{:02}{:02}", x.0, x.1, x.2).into_bytes();
     let dy = format!("{:04}{:02}{:02}", y.0, y.1, y.2).into_bytes();
     let diff: Vec<usize> = (0..8).filter(|&i| dx[i] != dy[i]).collect();
-    let near = match diff.as_slice() {
-        [_] => true,
+    match diff.as_slice() {
+        [i] => *i < 6,
         [i, j] => *j == i + 1 && dx[*i] == dy[*j] && dx[*j] == dy[*i],
         _ => false,
+    }
+}
+
+/// Every date [`birth_level`] calls typo-like next to `birth` (days since the epoch), sorted.
+pub(crate) fn typo_variants(birth: i32) -> Vec<i32> {
+    let Some((y, m, d)) = ymd(birth) else {
+        return Vec::new();
     };
-    if near { 2 } else { 3 }
+    let days = |y: i32, m: u32, d: u32| {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        NaiveDate::from_ymd_opt(y, m, d).map(|x| (x - epoch).num_days() as i32)
+    };
+    let of_digits = |g: &[u32; 8]| {
+        let y = g[..4].iter().fold(0, |a, &x| a * 10 + x) as i32;
+        days(y, g[4] * 10 + g[5], g[6] * 10 + g[7])
+    };
+    let mut out = vec![birth - 1, birth + 1];
+    out.extend(
+        [days(y - 1, m, d), days(y + 1, m, d), days(y, d, m)]
+            .into_iter()
+            .flatten(),
+    );
+    let digits: [u32; 8] = [
+        (y / 1000 % 10) as u32,
+        (y / 100 % 10) as u32,
+        (y / 10 % 10) as u32,
+        (y % 10) as u32,
+        m / 10,
+        m % 10,
+        d / 10,
+        d % 10,
+    ];
+    for i in 0..7 {
+        let mut g = digits;
+        g.swap(i, i + 1);
+        out.extend(of_digits(&g));
+    }
+    for i in 0..6 {
+        for v in 0..10 {
+            let mut g = digits;
+            g[i] = v;
+            out.extend(of_digits(&g));
+        }
+    }
+    out.retain(|&x| x != birth);
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn key_level(a: &Cluster, b: &Cluster, kind: usize) -> u8 {
@@ -132,12 +193,22 @@ fn key_level(a: &Cluster, b: &Cluster, kind: usize) -> u8 {
     if has_a && has_b { 1 } else { 2 }
 }
 
-fn compare(a: &Cluster, b: &Cluster, opts: &ScoreOptions) -> Pattern {
+/// The comparison pattern of two clusters. With `birth_keys_discounted`, keys hashed over the
+/// birth date (id1, id2, id4 and the care key) that disagree when the birth dates differ are
+/// scored as missing: they must differ then, and a birth-date typo would count several times.
+fn compare(a: &Cluster, b: &Cluster, opts: &ScoreOptions, birth_keys_discounted: bool) -> Pattern {
     let mut p = [0u8; NF];
-    for (kind, slot) in p.iter_mut().take(5).enumerate() {
-        *slot = key_level(a, b, kind);
+    for (kind, level) in p.iter_mut().take(KEY_FIELDS).enumerate() {
+        *level = key_level(a, b, kind);
     }
-    p[5] = birth_level(a.birth, b.birth);
+    p[BIRTH] = birth_level(a.birth, b.birth);
+    if birth_keys_discounted && matches!(p[BIRTH], 1..=3) {
+        for k in [ID1, ID2, ID4, CARE] {
+            if p[k] == 1 {
+                p[k] = 2;
+            }
+        }
+    }
     p[6] = if a.prefectures.is_empty() || b.prefectures.is_empty() {
         2
     } else if a.prefectures.iter().any(|x| b.prefectures.contains(x)) {
@@ -154,6 +225,9 @@ fn compare(a: &Cluster, b: &Cluster, opts: &ScoreOptions) -> Pattern {
     };
     p
 }
+
+/// Index of the birth date among [`FIELDS`].
+const BIRTH: usize = 5;
 
 /// Candidate pairs of roots from the three blocking rules.
 fn block(
@@ -215,7 +289,14 @@ fn estimate_u(roots: &[u32], uf: &UnionFind, opts: &ScoreOptions) -> Vec<Vec<f64
             groups.entry((y, m, c.sex)).or_default().push(r);
         }
     }
-    let members: Vec<&Vec<u32>> = groups.values().filter(|g| g.len() > 1).collect();
+    // In key order: the same data draw the same pairs on every run.
+    let mut keys: Vec<(i32, u32, u8)> = groups
+        .iter()
+        .filter(|(_, g)| g.len() > 1)
+        .map(|(k, _)| *k)
+        .collect();
+    keys.sort_unstable();
+    let members: Vec<&Vec<u32>> = keys.iter().map(|k| &groups[k]).collect();
     let weights: Vec<usize> = members.iter().map(|g| g.len()).collect();
     let total: usize = weights.iter().sum();
     if total == 0 {
@@ -243,7 +324,7 @@ fn estimate_u(roots: &[u32], uf: &UnionFind, opts: &ScoreOptions) -> Vec<Vec<f64
         if a == b {
             continue;
         }
-        let p = compare(uf.cluster(a), uf.cluster(b), opts);
+        let p = compare(uf.cluster(a), uf.cluster(b), opts, false);
         for f in KEY_FIELDS..NF {
             u[f][p[f] as usize] += 1.0;
         }
@@ -253,7 +334,7 @@ fn estimate_u(roots: &[u32], uf: &UnionFind, opts: &ScoreOptions) -> Vec<Vec<f64
         let n = roots.len() as u64;
         let (a, b) = (roots[(next() % n) as usize], roots[(next() % n) as usize]);
         if a != b {
-            let p = compare(uf.cluster(a), uf.cluster(b), opts);
+            let p = compare(uf.cluster(a), uf.cluster(b), opts, false);
             for f in 0..KEY_FIELDS {
                 u[f][p[f] as usize] += 1.0;
             }
@@ -279,7 +360,7 @@ fn prior_m() -> Vec<Vec<f64>> {
         vec![0.6, 0.2, 0.2],
         vec![0.6, 0.2, 0.2],
         vec![0.6, 0.2, 0.2],
-        vec![0.85, 0.03, 0.1, 0.01, 0.01],
+        vec![0.85, 0.04, 0.08, 0.02, 0.01],
         vec![0.8, 0.1, 0.1],
         vec![0.7, 0.3],
         vec![0.5, 0.4, 0.1],
@@ -338,7 +419,7 @@ fn weight(p: &Pattern, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
 /// Runs the stage: scores candidates, then merges accepted pairs by decreasing weight under the
 /// hard guards. `rules`/`weights` are set for the signatures that join by score.
 pub(crate) fn run(
-    _set: &RecordSet,
+    set: &RecordSet,
     uf: &mut UnionFind,
     guarded: &HashSet<(u32, u32)>,
     rules: &mut [Rule],
@@ -354,7 +435,7 @@ pub(crate) fn run(
         if ca.conflict(cb, false, true).is_some() {
             continue;
         }
-        let p = compare(ca, cb, opts);
+        let p = compare(ca, cb, opts, true);
         *patterns.entry(p).or_default() += 1;
         scored.push((p, a, b));
     }
@@ -366,8 +447,11 @@ pub(crate) fn run(
         lambda,
         ..Default::default()
     };
+    // A pair with neither a key nor the birth date in common is left to the rules that check the
+    // insurer and that the other cluster is the only one (see `neighbours`).
     let mut accepted: Vec<(f64, u32, u32)> = scored
         .iter()
+        .filter(|(p, _, _)| p[BIRTH] == 0 || p[..KEY_FIELDS].contains(&0))
         .map(|(p, a, b)| (weight(p, &m, &u), *a, *b))
         .filter(|(w, _, _)| *w >= opts.threshold)
         .collect();
@@ -393,54 +477,11 @@ pub(crate) fn run(
         uf.union_roots(ra, rb);
         stats.merges += 1;
     }
-    stats.unique_birth = unique_birth(uf, rules);
+    stats.near_birth = neighbours::near_birth(uf, rules);
+    stats.care_locality = neighbours::care_by_locality(set, uf, rules);
     stats.m = m;
     stats.u = u;
     stats
-}
-
-/// Care claims without the medical insured number only carry the care key: such a cluster
-/// joins the one medical cluster of the same birth date and sex that is active at the same
-/// time, when there is exactly one.
-fn unique_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
-    let medical = |c: &Cluster| {
-        c.keys
-            .iter()
-            .any(|&(k, _)| matches!(k as usize, ID1 | ID2 | ID4 | ID5))
-    };
-    let mut groups: HashMap<(i32, u8), (Vec<u32>, Vec<u32>)> = HashMap::new();
-    for s in 0..uf.len() as u32 {
-        if uf.find(s) != s {
-            continue;
-        }
-        let c = uf.cluster(s);
-        if c.birth == NO_BIRTH {
-            continue;
-        }
-        let g = groups.entry((c.birth, c.sex)).or_default();
-        if medical(c) {
-            g.1.push(s);
-        } else if c.has_kind(CARE) {
-            g.0.push(s);
-        }
-    }
-    let mut merges = 0;
-    let mut keys: Vec<(i32, u8)> = groups.keys().copied().collect();
-    keys.sort_unstable();
-    for k in keys {
-        let (care, med) = &groups[&k];
-        let ([c], [m]) = (care.as_slice(), med.as_slice()) else {
-            continue;
-        };
-        let (cc, mc) = (uf.cluster(*c), uf.cluster(*m));
-        let overlap = cc.first <= mc.last + 1 && mc.first <= cc.last + 1;
-        if overlap && cc.conflict(mc, true, true).is_none() {
-            rules[*c as usize] = Rule::UniqueBirth;
-            uf.union_roots(*c, *m);
-            merges += 1;
-        }
-    }
-    merges
 }
 
 #[cfg(test)]
@@ -456,11 +497,38 @@ mod tests {
     fn birth_levels() {
         let a = days(1980, 3, 12);
         assert_eq!(birth_level(a, a), 0);
-        assert_eq!(birth_level(a, days(1980, 3, 28)), 1);
-        assert_eq!(birth_level(a, days(1980, 3, 21)), 1);
-        assert_eq!(birth_level(a, days(1908, 3, 12)), 2);
-        assert_eq!(birth_level(a, days(1981, 3, 12)), 2);
+        // Typo-like: a day off, day digits swapped, year digits swapped, month and day swapped,
+        // a year off.
+        for b in [
+            days(1980, 3, 13),
+            days(1980, 3, 21),
+            days(1908, 3, 12),
+            days(1980, 12, 3),
+            days(1979, 3, 12),
+        ] {
+            assert_eq!(birth_level(a, b), 1, "{b}");
+        }
+        assert_eq!(birth_level(days(1989, 12, 31), days(1990, 1, 1)), 1);
+        assert_eq!(birth_level(a, days(1980, 3, 28)), 2);
+        assert_eq!(birth_level(a, days(1980, 3, 19)), 2);
         assert_eq!(birth_level(a, days(1975, 6, 1)), 3);
         assert_eq!(birth_level(a, NO_BIRTH), 4);
+    }
+
+    #[test]
+    fn typo_variants_are_the_typo_like_dates() {
+        for a in [days(1980, 3, 12), days(1999, 12, 31), days(2004, 2, 29)] {
+            let v = typo_variants(a);
+            assert!(v.len() > 10, "{}", v.len());
+            assert!(v.iter().all(|&b| birth_level(a, b) == 1));
+            // Every typo-like date within two years is among them.
+            for b in a - 800..a + 800 {
+                assert_eq!(
+                    birth_level(a, b) == 1,
+                    v.binary_search(&b).is_ok(),
+                    "{a} {b}"
+                );
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use niji_ingest::model::Parsed;
 use niji_ingest::{Detail, RawIdentity, Unit, care};
+use niji_pseudonymize::{LinkKeyer, MemoryKeyStore, SecretKey};
 
 use crate::{
     assert_every_line_once, assert_no_identifiers, by_record, errors, file_ref, files,
@@ -68,6 +69,8 @@ fn clean_synthetic_care_files_parse_completely() {
     assert!(!paths.is_empty());
     let mut positions = std::collections::BTreeSet::new();
     let (mut units, mut with_medical) = (0, 0);
+    let store = MemoryKeyStore::from_keys([SecretKey::from_bytes([7; 32])]);
+    let keyer = LinkKeyer::new(&store).unwrap();
     for path in &paths {
         let bytes = std::fs::read(path).unwrap();
         let p = parse(root, path);
@@ -104,6 +107,11 @@ fn clean_synthetic_care_files_parse_completely() {
                     && id.sex.is_some()
             );
             with_medical += usize::from(id.insurer.is_some() && id.number.is_some());
+            // The staged insurer of a care claim is its own: the municipality, not the medical
+            // insurer on the claim (that one only feeds id5).
+            let keyed = niji_ingest::keys::key_unit(&keyer, u);
+            let municipality = format!("{:0>8}", id.care_insurer.as_deref().unwrap_or_default());
+            assert_eq!(keyed.insurer.as_deref(), Some(municipality.as_str()));
             assert!(u.service_month.is_some() && u.facility.is_some());
             let services = u
                 .details

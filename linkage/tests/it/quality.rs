@@ -33,13 +33,13 @@ fn default_drift_links_with_f1_above_0_995_and_no_twins_merged() {
     );
     println!("deterministic: {:?}", linkage.deterministic);
     println!(
-        "probabilistic: pairs {} accepted {} merges {} blocked {} lambda {:.4} unique birth {}",
+        "probabilistic: pairs {} accepted {} merges {} blocked {} lambda {:.4} care by locality {}",
         linkage.score.pairs,
         linkage.score.accepted,
         linkage.score.merges,
         linkage.score.blocked,
         linkage.score.lambda,
-        linkage.score.unique_birth
+        linkage.score.care_locality
     );
     println!("rules: {:?}", linkage.rule_counts(&set));
     for (i, (name, levels)) in niji_linkage::FIELDS.iter().enumerate() {
