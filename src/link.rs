@@ -94,9 +94,11 @@ pub(crate) fn run(
     let runtime = crate::runtime()?;
     let started = Instant::now();
 
-    let previous = runtime
-        .block_on(registry.load())
-        .context("cannot read the person registry")?;
+    // The registry loads on a worker thread while this one reads the staging rows.
+    let loading = runtime.spawn({
+        let registry = registry.clone();
+        async move { registry.load().await }
+    });
     let selection = Selection {
         months: args.from.clone().zip(args.to.clone()),
         jobs: None,
@@ -115,6 +117,10 @@ pub(crate) fn run(
         }))
         .context("cannot read the staging tables")?;
     bar.finish_and_clear();
+    let previous = runtime
+        .block_on(loading)
+        .context("the registry load stopped")?
+        .context("cannot read the person registry")?;
     let read_secs = started.elapsed().as_secs_f64();
     if set.is_empty() {
         println!("no staged records to link (run `niji ingest` first)");

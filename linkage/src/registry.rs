@@ -97,12 +97,38 @@ pub struct Assignment {
     pub new_persons: u64,
 }
 
+const NO_PERSON: i64 = i64::MIN;
+
+/// The earlier person of every record ([`NO_PERSON`] for new records), looked up on all cores:
+/// each lookup is a cache miss in a table of millions of records.
+fn earlier_persons(set: &RecordSet, links: &EarlierLinks) -> Vec<i64> {
+    let mut out = vec![NO_PERSON; set.len()];
+    if links.is_empty() {
+        return out;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = set.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (n, part) in out.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (j, slot) in part.iter_mut().enumerate() {
+                    if let Some(p) = links.get(set.record_id(n * chunk + j)) {
+                        *slot = p;
+                    }
+                }
+            });
+        }
+    });
+    out
+}
+
 /// Gives each cluster a person id, inheriting the ids of `previous`.
 pub fn assign(set: &RecordSet, linkage: &Linkage, previous: &Previous, job_id: &str) -> Assignment {
     let clusters = linkage.clusters;
+    let earlier = earlier_persons(set, &previous.links);
     let mut counts: HashMap<(i64, u32), u64> = HashMap::new();
-    for i in 0..set.len() {
-        if let Some(p) = previous.links.get(set.record_id(i)) {
+    for (i, &p) in earlier.iter().enumerate() {
+        if p != NO_PERSON {
             *counts.entry((p, linkage.cluster(set, i))).or_default() += 1;
         }
     }
