@@ -368,11 +368,7 @@ fn prior_m() -> Vec<Vec<f64>> {
 }
 
 /// Estimates m and λ by EM over the pattern counts, u held fixed.
-fn em(
-    patterns: &HashMap<Pattern, u64>,
-    u: &[Vec<f64>],
-    opts: &ScoreOptions,
-) -> (Vec<Vec<f64>>, f64) {
+fn em(patterns: &[(Pattern, u64)], u: &[Vec<f64>], opts: &ScoreOptions) -> (Vec<Vec<f64>>, f64) {
     let prior = prior_m();
     let mut m = prior.clone();
     let mut lambda = 0.1;
@@ -382,7 +378,7 @@ fn em(
             .map(|v| v.iter().map(|x| x * opts.prior_weight).collect())
             .collect();
         let (mut gm, mut total) = (0.0, 0.0);
-        for (p, &n) in patterns {
+        for &(p, n) in patterns {
             let (mut pm, mut pu) = (lambda, 1.0 - lambda);
             for f in 0..NF {
                 pm *= m[f][p[f] as usize];
@@ -441,6 +437,9 @@ pub(crate) fn run(
     }
     let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
     let u = estimate_u(&roots, uf, opts);
+    // Sorted, so that the sums of the EM come out the same on every run.
+    let mut patterns: Vec<(Pattern, u64)> = patterns.into_iter().collect();
+    patterns.sort_unstable();
     let (m, lambda) = em(&patterns, &u, opts);
     let mut stats = ScoreStats {
         pairs: scored.len() as u64,
