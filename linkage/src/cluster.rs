@@ -1,5 +1,6 @@
 //! Union-find over signatures with per-cluster state, and the guards that keep two persons apart.
 
+use crate::birth::birth_level;
 use crate::record::{ID1, ID2, ID4, ID5, MAX_FACILITIES, NO_BIRTH, NONE, RecordSet, Signature};
 
 /// Why two clusters must not be merged.
@@ -21,6 +22,18 @@ pub enum Guard {
     InsurerSameMonth,
     /// They share a card (id1) but no name key and no id5: a twin whose 枝番 is unknown.
     TwinLike,
+}
+
+/// How two clusters' birth dates must relate for them to merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Births {
+    /// The same date (or one unknown).
+    Equal,
+    /// The same date or a typo of it ([`birth_level`] 1): under a key without the birth date
+    /// that names one insured person (id5), a typo-like date is a typo.
+    TypoLike,
+    /// Any: a different date is the scoring's question, not a guard's.
+    Any,
 }
 
 /// The state of one cluster (kept at its root).
@@ -100,11 +113,16 @@ impl Cluster {
     }
 
     /// The first guard that forbids merging `self` and `o`.
-    pub(crate) fn conflict(&self, o: &Cluster, birth: bool, names: bool) -> Option<Guard> {
+    pub(crate) fn conflict(&self, o: &Cluster, births: Births, names: bool) -> Option<Guard> {
         if self.sex != 0 && o.sex != 0 && self.sex != o.sex {
             return Some(Guard::Sex);
         }
-        if birth && self.birth != NO_BIRTH && o.birth != NO_BIRTH && self.birth != o.birth {
+        if births != Births::Any
+            && self.birth != NO_BIRTH
+            && o.birth != NO_BIRTH
+            && self.birth != o.birth
+            && (births == Births::Equal || birth_level(self.birth, o.birth) != 1)
+        {
             return Some(Guard::Birth);
         }
         for &(a, ma) in &self.id5_months {
@@ -267,8 +285,15 @@ impl UnionFind {
     }
 
     /// The guard that forbids merging roots `a` and `b`, if any.
-    pub(crate) fn conflict(&self, a: u32, b: u32, birth: bool, names: bool) -> Option<Guard> {
-        self.cluster(a).conflict(self.cluster(b), birth, names)
+    pub(crate) fn conflict(&self, a: u32, b: u32, births: Births, names: bool) -> Option<Guard> {
+        self.cluster(a).conflict(self.cluster(b), births, names)
+    }
+
+    /// The roots, in order.
+    pub(crate) fn roots(&mut self) -> Vec<u32> {
+        (0..self.len() as u32)
+            .filter(|&s| self.find(s) == s)
+            .collect()
     }
 }
 
@@ -291,22 +316,40 @@ mod tests {
     fn twins_on_one_card_are_kept_apart_even_in_different_months() {
         let a = cluster(1, 100, 1, 9, 0b0011);
         let b = cluster(1, 100, 2, 9, 0b1100);
-        assert_eq!(a.conflict(&b, true, false), Some(Guard::Id5SameCard));
+        assert_eq!(
+            a.conflict(&b, Births::Equal, false),
+            Some(Guard::Id5SameCard)
+        );
         let c = cluster(1, 100, 2, 8, 0b0010);
-        assert_eq!(a.conflict(&c, true, false), Some(Guard::Id5SameMonth));
+        assert_eq!(
+            a.conflict(&c, Births::Equal, false),
+            Some(Guard::Id5SameMonth)
+        );
     }
 
     #[test]
     fn sex_and_birth_conflicts_are_found() {
         let a = cluster(1, 100, 1, 9, 1);
         assert_eq!(
-            a.conflict(&cluster(2, 100, 1, 9, 1), true, false),
+            a.conflict(&cluster(2, 100, 1, 9, 1), Births::Equal, false),
             Some(Guard::Sex)
         );
         assert_eq!(
-            a.conflict(&cluster(1, 101, 1, 9, 1), true, false),
+            a.conflict(&cluster(1, 101, 1, 9, 1), Births::Equal, false),
             Some(Guard::Birth)
         );
-        assert_eq!(a.conflict(&cluster(1, 101, 1, 9, 1), false, false), None);
+        assert_eq!(
+            a.conflict(&cluster(1, 101, 1, 9, 1), Births::Any, false),
+            None
+        );
+        // A day off is a typo under id5; years apart are not.
+        assert_eq!(
+            a.conflict(&cluster(1, 101, 1, 9, 1), Births::TypoLike, false),
+            None
+        );
+        assert_eq!(
+            a.conflict(&cluster(1, 5000, 1, 9, 1), Births::TypoLike, false),
+            Some(Guard::Birth)
+        );
     }
 }

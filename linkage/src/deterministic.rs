@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::cluster::{Guard, UnionFind};
-use crate::probabilistic::birth_level;
+use crate::cluster::{Births, Guard, UnionFind};
 use crate::record::{CARE, ID1, ID2, ID4, ID5, NONE, RecordSet};
 
 /// How a signature joined its cluster.
@@ -149,6 +148,13 @@ fn merge_group(
         let c = uf.cluster(r);
         (!c.anchored(), std::cmp::Reverse(c.records))
     });
+    // id5 holds no birth date and names one insured person: under it, a typo-like birth date
+    // is a typo.
+    let births = if rule == Rule::Id5 {
+        Births::TypoLike
+    } else {
+        Births::Equal
+    };
     let mut bins: Vec<u32> = Vec::new();
     let mut merged = 0;
     for r in roots {
@@ -157,17 +163,7 @@ fn merge_group(
         }
         let mut fits = Vec::new();
         for &b in &bins {
-            let guard = match uf.conflict(b, r, true, names) {
-                // id5 holds no birth date and names one insured person: under it, a typo-like
-                // birth date is a typo.
-                Some(Guard::Birth)
-                    if rule == Rule::Id5
-                        && birth_level(uf.cluster(b).birth, uf.cluster(r).birth) == 1 =>
-                {
-                    uf.conflict(b, r, false, names)
-                }
-                g => g,
-            };
+            let guard = uf.conflict(b, r, births, names);
             match guard {
                 None => fits.push(b),
                 Some(g) => {

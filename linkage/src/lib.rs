@@ -47,6 +47,7 @@
 //! # Ok::<(), niji_linkage::Error>(())
 //! ```
 
+mod birth;
 mod cluster;
 mod deterministic;
 mod error;

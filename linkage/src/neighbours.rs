@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use crate::cluster::{Cluster, UnionFind};
+use crate::birth::typo_variants;
+use crate::cluster::{Births, Cluster, UnionFind};
 use crate::deterministic::Rule;
-use crate::probabilistic::typo_variants;
 use crate::record::{CARE, FastMap, ID1, ID2, ID4, ID5, NO_BIRTH, RecordSet};
 
 /// Clusters of at most this many records may be a mistyped birth date.
@@ -18,7 +18,7 @@ const TYPO_RECORDS: u32 = 2;
 /// in the same months (give or take one), when exactly one such cluster exists and no other
 /// cluster of its insurer shares its birth date and sex (a twin).
 pub(crate) fn near_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
-    let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
+    let roots = uf.roots();
     // (sex, insurer, facility, birth date, root), sorted: who is seen at an insurer and a
     // facility, by birth date.
     let mut index: Vec<(u8, u32, u32, i32, u32)> = Vec::new();
@@ -72,7 +72,7 @@ pub(crate) fn near_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
             }
         }
         if let [o] = found[..]
-            && uf.conflict(r, o, false, true).is_none()
+            && uf.conflict(r, o, Births::Any, true).is_none()
         {
             pairs.push((r, o));
         }
@@ -80,7 +80,7 @@ pub(crate) fn near_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
     let mut merges = 0;
     for (small, big) in pairs {
         let (r, o) = (uf.find(small), uf.find(big));
-        if r == o || uf.conflict(r, o, false, true).is_some() {
+        if r == o || uf.conflict(r, o, Births::Any, true).is_some() {
             continue;
         }
         rules[small as usize] = Rule::NearBirth;
@@ -103,10 +103,7 @@ pub(crate) fn care_by_locality(set: &RecordSet, uf: &mut UnionFind, rules: &mut 
             .any(|&(k, _)| matches!(k as usize, ID1 | ID2 | ID4 | ID5))
     };
     let mut groups: HashMap<(i32, u8), (Vec<u32>, Vec<u32>)> = HashMap::new();
-    for s in 0..uf.len() as u32 {
-        if uf.find(s) != s {
-            continue;
-        }
+    for s in uf.roots() {
         let c = uf.cluster(s);
         if c.birth == NO_BIRTH {
             continue;
@@ -134,7 +131,7 @@ pub(crate) fn care_by_locality(set: &RecordSet, uf: &mut UnionFind, rules: &mut 
             for &m in med {
                 let mc = uf.cluster(m);
                 let overlap = cc.first <= mc.last + 1 && mc.first <= cc.last + 1;
-                if !overlap || cc.conflict(mc, true, true).is_some() {
+                if !overlap || cc.conflict(mc, Births::Equal, true).is_some() {
                     continue;
                 }
                 let level = if mc

@@ -3,9 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
-
-use crate::cluster::{Cluster, UnionFind};
+use crate::birth::{birth_level, ymd};
+use crate::cluster::{Births, Cluster, UnionFind};
 use crate::deterministic::{Rule, ordered};
 use crate::neighbours;
 use crate::record::{CARE, ID1, ID2, ID4, NO_BIRTH, RecordSet};
@@ -82,100 +81,6 @@ pub struct ScoreStats {
 
 type Pattern = [u8; NF];
 
-fn ymd(days: i32) -> Option<(i32, u32, u32)> {
-    let d = NaiveDate::from_ymd_opt(1970, 1, 1)?
-        .checked_add_signed(chrono::Duration::days(i64::from(days)))?;
-    Some((d.year(), d.month(), d.day()))
-}
-
-/// Birth date level of two dates (days since the epoch): exact, typo-like, the same year and
-/// month, other, missing.
-pub(crate) fn birth_level(a: i32, b: i32) -> u8 {
-    if a == NO_BIRTH || b == NO_BIRTH {
-        return 4;
-    }
-    if a == b {
-        return 0;
-    }
-    let (Some(x), Some(y)) = (ymd(a), ymd(b)) else {
-        return 3;
-    };
-    if typo_like(a, b, x, y) {
-        1
-    } else if x.0 == y.0 && x.1 == y.1 {
-        2
-    } else {
-        3
-    }
-}
-
-/// The mistakes of typing a date: a day off, a year off, month and day swapped, two adjacent
-/// digits swapped, or one digit of the year or the month wrong (one digit of the day is left
-/// out: most days of a month are one digit from each other).
-fn typo_like(a: i32, b: i32, x: (i32, u32, u32), y: (i32, u32, u32)) -> bool {
-    if (a - b).abs() == 1
-        || (x.1 == y.1 && x.2 == y.2 && (x.0 - y.0).abs() == 1)
-        || (x.0 == y.0 && x.1 == y.2 && x.2 == y.1)
-    {
-        return true;
-    }
-    let dx = format!("{:04}{:02}{:02}", x.0, x.1, x.2).into_bytes();
-    let dy = format!("{:04}{:02}{:02}", y.0, y.1, y.2).into_bytes();
-    let diff: Vec<usize> = (0..8).filter(|&i| dx[i] != dy[i]).collect();
-    match diff.as_slice() {
-        [i] => *i < 6,
-        [i, j] => *j == i + 1 && dx[*i] == dy[*j] && dx[*j] == dy[*i],
-        _ => false,
-    }
-}
-
-/// Every date [`birth_level`] calls typo-like next to `birth` (days since the epoch), sorted.
-pub(crate) fn typo_variants(birth: i32) -> Vec<i32> {
-    let Some((y, m, d)) = ymd(birth) else {
-        return Vec::new();
-    };
-    let days = |y: i32, m: u32, d: u32| {
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-        NaiveDate::from_ymd_opt(y, m, d).map(|x| (x - epoch).num_days() as i32)
-    };
-    let of_digits = |g: &[u32; 8]| {
-        let y = g[..4].iter().fold(0, |a, &x| a * 10 + x) as i32;
-        days(y, g[4] * 10 + g[5], g[6] * 10 + g[7])
-    };
-    let mut out = vec![birth - 1, birth + 1];
-    out.extend(
-        [days(y - 1, m, d), days(y + 1, m, d), days(y, d, m)]
-            .into_iter()
-            .flatten(),
-    );
-    let digits: [u32; 8] = [
-        (y / 1000 % 10) as u32,
-        (y / 100 % 10) as u32,
-        (y / 10 % 10) as u32,
-        (y % 10) as u32,
-        m / 10,
-        m % 10,
-        d / 10,
-        d % 10,
-    ];
-    for i in 0..7 {
-        let mut g = digits;
-        g.swap(i, i + 1);
-        out.extend(of_digits(&g));
-    }
-    for i in 0..6 {
-        for v in 0..10 {
-            let mut g = digits;
-            g[i] = v;
-            out.extend(of_digits(&g));
-        }
-    }
-    out.retain(|&x| x != birth);
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 fn key_level(a: &Cluster, b: &Cluster, kind: usize) -> u8 {
     let mut has_a = false;
     let mut has_b = false;
@@ -243,7 +148,7 @@ fn block(
             pairs.insert(ordered(ra, rb));
         }
     }
-    let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
+    let roots = uf.roots();
     // (b) exact birth date and sex; (c) birth year-month, sex and a shared facility.
     let mut by_birth: HashMap<(i32, u8), Vec<u32>> = HashMap::new();
     let mut by_month: HashMap<(i32, u32, u8, u32), Vec<u32>> = HashMap::new();
@@ -428,14 +333,14 @@ pub(crate) fn run(
     for &(a, b) in &pairs {
         let (ca, cb) = (uf.cluster(a), uf.cluster(b));
         // Hard guards first: such pairs are not candidates at all.
-        if ca.conflict(cb, false, true).is_some() {
+        if ca.conflict(cb, Births::Any, true).is_some() {
             continue;
         }
         let p = compare(ca, cb, opts, true);
         *patterns.entry(p).or_default() += 1;
         scored.push((p, a, b));
     }
-    let roots: Vec<u32> = (0..uf.len() as u32).filter(|&s| uf.find(s) == s).collect();
+    let roots = uf.roots();
     let u = estimate_u(&roots, uf, opts);
     // Sorted, so that the sums of the EM come out the same on every run.
     let mut patterns: Vec<(Pattern, u64)> = patterns.into_iter().collect();
@@ -461,7 +366,7 @@ pub(crate) fn run(
         if ra == rb {
             continue;
         }
-        if uf.conflict(ra, rb, false, true).is_some() {
+        if uf.conflict(ra, rb, Births::Any, true).is_some() {
             stats.blocked += 1;
             continue;
         }
@@ -481,53 +386,4 @@ pub(crate) fn run(
     stats.m = m;
     stats.u = u;
     stats
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn days(y: i32, m: u32, d: u32) -> i32 {
-        (NaiveDate::from_ymd_opt(y, m, d).unwrap() - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
-            .num_days() as i32
-    }
-
-    #[test]
-    fn birth_levels() {
-        let a = days(1980, 3, 12);
-        assert_eq!(birth_level(a, a), 0);
-        // Typo-like: a day off, day digits swapped, year digits swapped, month and day swapped,
-        // a year off.
-        for b in [
-            days(1980, 3, 13),
-            days(1980, 3, 21),
-            days(1908, 3, 12),
-            days(1980, 12, 3),
-            days(1979, 3, 12),
-        ] {
-            assert_eq!(birth_level(a, b), 1, "{b}");
-        }
-        assert_eq!(birth_level(days(1989, 12, 31), days(1990, 1, 1)), 1);
-        assert_eq!(birth_level(a, days(1980, 3, 28)), 2);
-        assert_eq!(birth_level(a, days(1980, 3, 19)), 2);
-        assert_eq!(birth_level(a, days(1975, 6, 1)), 3);
-        assert_eq!(birth_level(a, NO_BIRTH), 4);
-    }
-
-    #[test]
-    fn typo_variants_are_the_typo_like_dates() {
-        for a in [days(1980, 3, 12), days(1999, 12, 31), days(2004, 2, 29)] {
-            let v = typo_variants(a);
-            assert!(v.len() > 10, "{}", v.len());
-            assert!(v.iter().all(|&b| birth_level(a, b) == 1));
-            // Every typo-like date within two years is among them.
-            for b in a - 800..a + 800 {
-                assert_eq!(
-                    birth_level(a, b) == 1,
-                    v.binary_search(&b).is_ok(),
-                    "{a} {b}"
-                );
-            }
-        }
-    }
 }
