@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use niji_linkage::lake::LakeIndex;
 use niji_linkage::registry::{self, Registry};
 use niji_linkage::staging::{Selection, read_staging};
 use niji_linkage::{LinkOptions, RecordSet, Truth, evaluate, link};
@@ -117,7 +118,7 @@ pub(crate) fn run(
         }))
         .context("cannot read the staging tables")?;
     bar.finish_and_clear();
-    let previous = runtime
+    let mut previous = runtime
         .block_on(loading)
         .context("the registry load stopped")?
         .context("cannot read the person registry")?;
@@ -146,8 +147,11 @@ pub(crate) fn run(
             .context("cannot write the person registry")?;
         let bar = crate::progress::bar(0, "write lake", global.quiet);
         bar.set_message("joining staging tables with links");
+        // The earlier links are no longer needed; the lake index takes their place.
+        previous.links = Default::default();
+        let index = std::sync::Arc::new(LakeIndex::new(&set, &linkage, &assignment));
         lake_rows = runtime
-            .block_on(niji_linkage::lake::write_lake(&staging, &zone, &lake, &job))
+            .block_on(niji_linkage::lake::write_lake(&staging, &lake, &job, index))
             .context("cannot write the lake tables")?;
         bar.finish_and_clear();
     }

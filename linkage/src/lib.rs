@@ -66,4 +66,4 @@ pub use error::{Error, Result};
 pub use evaluate::{Quality, Truth, evaluate};
 pub use link::{LinkOptions, Linkage, link};
 pub use probabilistic::{FIELDS, ScoreOptions, ScoreStats};
-pub use record::{KEY_KINDS, RecordIn, RecordSet};
+pub use record::{KEY_KINDS, RecordIn, RecordMap, RecordSet};

@@ -2,7 +2,7 @@
 //! with the same identity collapsed into signatures.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
 use niji_core::Source;
 
@@ -102,6 +102,51 @@ impl Hasher for FastHasher {
 
 /// A map under [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A map keyed by record id, holding a 128-bit digest of each id instead of the string: two
+/// SipHash values under independent random keys, so that millions of ids need no heap string
+/// each (two ids share a digest with probability about n²·2⁻¹²⁹).
+#[derive(Debug, Default)]
+pub struct RecordMap<V> {
+    keys: (RandomState, RandomState),
+    map: FastMap<u128, V>,
+}
+
+impl<V: Copy> RecordMap<V> {
+    /// An empty map with room for `n` records.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            keys: Default::default(),
+            map: FastMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
+    fn digest(&self, record_id: &str) -> u128 {
+        (u128::from(self.keys.0.hash_one(record_id)) << 64)
+            | u128::from(self.keys.1.hash_one(record_id))
+    }
+
+    /// Sets the value of a record.
+    pub fn insert(&mut self, record_id: &str, value: V) {
+        let d = self.digest(record_id);
+        self.map.insert(d, value);
+    }
+
+    /// The value of a record.
+    pub fn get(&self, record_id: &str) -> Option<V> {
+        self.map.get(&self.digest(record_id)).copied()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
 
 /// Interns values to dense `u32` ids starting at 1 (0 is [`NONE`]).
 #[derive(Debug, Default)]

@@ -15,7 +15,6 @@
 //! cluster with most of its records keeps the id, the others get new ids).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
@@ -26,7 +25,7 @@ use datafusion::prelude::SessionContext;
 use niji_lake::{CommitInfo, TableUri, TableWriter, ZoneRoot};
 
 use crate::link::Linkage;
-use crate::record::{FastMap, RecordSet};
+use crate::record::{RecordMap, RecordSet};
 use crate::staging::format_month;
 use crate::{Error, Result};
 
@@ -47,42 +46,8 @@ pub struct Previous {
     pub persons: Vec<PersonRow>,
 }
 
-/// record_id → person_id of the latest job, keyed by a 128-bit digest of the record id: two
-/// SipHash values under independent random keys, so that millions of ids need no string each
-/// (two ids share a digest with probability about n²·2⁻¹²⁹).
-#[derive(Debug, Default)]
-pub struct EarlierLinks {
-    keys: (RandomState, RandomState),
-    map: FastMap<u128, i64>,
-}
-
-impl EarlierLinks {
-    fn digest(&self, record_id: &str) -> u128 {
-        (u128::from(self.keys.0.hash_one(record_id)) << 64)
-            | u128::from(self.keys.1.hash_one(record_id))
-    }
-
-    /// Records the person of a record.
-    pub fn insert(&mut self, record_id: &str, person_id: i64) {
-        let d = self.digest(record_id);
-        self.map.insert(d, person_id);
-    }
-
-    /// The person a record had.
-    pub fn get(&self, record_id: &str) -> Option<i64> {
-        self.map.get(&self.digest(record_id)).copied()
-    }
-
-    /// Number of records.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+/// record_id → person_id of the latest job.
+pub type EarlierLinks = RecordMap<i64>;
 
 /// The person ids given to this run's clusters, and what changed.
 #[derive(Debug, Default)]

@@ -72,7 +72,7 @@ pub fn format_month(m: u32) -> String {
 
 /// A string column as DataFusion hands it (Utf8, LargeUtf8, Utf8View, or a dictionary of them
 /// as partition columns come), read in place: no cast, no copy.
-enum Strs<'a> {
+pub(crate) enum Strs<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     View(&'a StringViewArray),
@@ -84,7 +84,7 @@ enum Strs<'a> {
 }
 
 impl<'a> Strs<'a> {
-    fn of(table: &str, b: &'a RecordBatch, col: &'static str) -> Result<Self> {
+    pub(crate) fn of(table: &str, b: &'a RecordBatch, col: &'static str) -> Result<Self> {
         b.column_by_name(col)
             .and_then(|a| Self::array(a.as_ref()))
             .ok_or_else(|| Error::Column {
@@ -109,7 +109,7 @@ impl<'a> Strs<'a> {
     }
 
     #[inline]
-    fn get(&self, i: usize) -> Option<&'a str> {
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             Strs::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
             Strs::Large(a) => a.is_valid(i).then(|| a.value(i)),

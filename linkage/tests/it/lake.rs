@@ -1,5 +1,10 @@
 //! The analysis lake: every staged unit and fact keyed by person_id, and no identifier column.
 
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use niji_linkage::lake::LakeIndex;
 use niji_linkage::registry::{Registry, assign};
 use niji_linkage::staging::{Selection, read_staging};
 use niji_linkage::{LinkOptions, RecordSet, link};
@@ -25,12 +30,13 @@ fn the_lake_has_person_ids_and_no_identifier_columns() {
     let a = assign(&set, &linkage, &Default::default(), "link-1");
     rt.block_on(registry.write("link-1", &set, &linkage, &a))
         .unwrap();
+    let index = std::sync::Arc::new(LakeIndex::new(&set, &linkage, &a));
     let written = rt
         .block_on(niji_linkage::lake::write_lake(
             &f.staging(),
-            &zone("linkage"),
             &zone("lake"),
             "link-1",
+            index,
         ))
         .unwrap();
     let rows = |t: &str| written.iter().find(|(n, _)| *n == t).map(|(_, r)| *r);
@@ -67,5 +73,60 @@ fn the_lake_has_person_ids_and_no_identifier_columns() {
         }
         assert!(schema.field_with_name("person_id").is_ok());
         assert!(schema.field_with_name("service_month").is_ok());
+    }
+
+    // Every lake row carries the person and unit the registry's links give its record: units
+    // and their detail rows (a receipt's diagnoses) agree.
+    let links = rt
+        .block_on(niji_lake::read_all(
+            &zone("linkage").table("links").unwrap(),
+            None,
+        ))
+        .unwrap();
+    let mut person_of_unit = HashMap::new();
+    for b in &links {
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone()
+        };
+        let (unit, person) = (col("unit_id"), col("person_id"));
+        for i in 0..b.num_rows() {
+            person_of_unit.insert(unit.value(i), person.value(i));
+        }
+    }
+    assert_eq!(person_of_unit.len(), set.len());
+    let mut units_seen = std::collections::HashSet::new();
+    let units = ["receipts", "checkups", "care_claims", "ehr_bundles"];
+    for table in units
+        .into_iter()
+        .chain(["diagnoses", "drugs", "care_services"])
+    {
+        let uri = zone("lake").table(table).unwrap();
+        let mut checked = 0;
+        for b in rt.block_on(niji_lake::read_all(&uri, None)).unwrap() {
+            let col = |n: &str| {
+                b.column_by_name(n)
+                    .unwrap()
+                    .as_primitive::<Int64Type>()
+                    .clone()
+            };
+            let (unit, person) = (col("unit_id"), col("person_id"));
+            for i in 0..b.num_rows() {
+                assert_eq!(
+                    person_of_unit.get(&unit.value(i)),
+                    Some(&person.value(i)),
+                    "{table}: a row's person is not its unit's"
+                );
+                if units.contains(&table) {
+                    assert!(units_seen.insert(unit.value(i)), "{table}: a unit twice");
+                } else {
+                    assert!(units_seen.contains(&unit.value(i)), "{table}: no such unit");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{table} is empty");
     }
 }
