@@ -174,6 +174,25 @@ impl<K: Hash + Eq + Clone> Interner<K> {
     }
 }
 
+impl<K: Hash + Eq + Clone + Ord> Interner<K> {
+    /// Renumbers the values in their sorted order; returns old id → new id (index 0 is
+    /// [`NONE`]).
+    fn sort(&mut self) -> Vec<u32> {
+        let mut order: Vec<usize> = (0..self.values.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.values[a].cmp(&self.values[b]));
+        let mut new_of = vec![NONE; self.values.len() + 1];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old + 1] = new as u32 + 1;
+        }
+        self.values = order.iter().map(|&old| self.values[old].clone()).collect();
+        for id in self.ids.values_mut() {
+            *id = new_of[*id as usize];
+        }
+        self.last = new_of[self.last as usize];
+        new_of
+    }
+}
+
 impl Interner<Box<str>> {
     /// The id of a string, allocating only the first time it is seen. Rows come in runs of one
     /// file and one facility (a UKE file is one facility's month): the value returned last
@@ -231,13 +250,24 @@ fn keys_digest(keys: &[Option<&[u8; 32]>; 5]) -> u128 {
 #[derive(Debug, Clone)]
 pub(crate) struct Signature {
     pub(crate) key: SigKey,
-    /// Months seen, as a bit set over `month - base` (mod 128).
+    /// Months seen, as a bit set ([`month_bit`]).
     pub(crate) months: u128,
     pub(crate) first: u32,
     pub(crate) last: u32,
     /// Facilities seen (at most [`MAX_FACILITIES`]).
     pub(crate) facilities: Vec<u32>,
     pub(crate) records: u32,
+}
+
+impl Signature {
+    fn add_facility(&mut self, facility: u32) {
+        if facility != NONE
+            && self.facilities.len() < MAX_FACILITIES
+            && !self.facilities.contains(&facility)
+        {
+            self.facilities.push(facility);
+        }
+    }
 }
 
 /// Facilities kept per signature or cluster.
@@ -259,12 +289,11 @@ pub struct RecordSet {
     keys: Interner<[u8; 32]>,
     sig_ids: FastMap<Probe, u32>,
     pub(crate) sigs: Vec<Signature>,
-    base: Option<u32>,
 }
 
-/// The month bit of `month` relative to `base`.
-pub(crate) fn month_bit(base: u32, month: u32) -> u128 {
-    1u128 << (month.wrapping_sub(base) % 128)
+/// The bit of `month` in a month set (any 128 consecutive months have distinct bits).
+pub(crate) fn month_bit(month: u32) -> u128 {
+    1u128 << (month % 128)
 }
 
 impl RecordSet {
@@ -286,6 +315,41 @@ impl RecordSet {
     /// Number of distinct identities (signatures).
     pub fn signatures(&self) -> usize {
         self.sigs.len()
+    }
+
+    /// The signature of `probe`, created (its keys interned) when it is new.
+    fn signature(
+        &mut self,
+        probe: Probe,
+        keys: &[Option<&[u8; 32]>; 5],
+        month: u32,
+    ) -> Result<u32> {
+        if let Some(&sig) = self.sig_ids.get(&probe) {
+            return Ok(sig);
+        }
+        let mut ids = [NONE; 5];
+        for (slot, k) in ids.iter_mut().zip(keys) {
+            if let Some(k) = k {
+                *slot = self.keys.id(k)?;
+            }
+        }
+        let sig = self.sigs.len() as u32;
+        self.sigs.push(Signature {
+            key: SigKey {
+                keys: ids,
+                sex: probe.sex,
+                birth: probe.birth,
+                insurer: probe.insurer,
+                care: probe.care,
+            },
+            months: 0,
+            first: month,
+            last: month,
+            facilities: Vec::new(),
+            records: 0,
+        });
+        self.sig_ids.insert(probe, sig);
+        Ok(sig)
     }
 
     /// Adds one record.
@@ -316,48 +380,79 @@ impl RecordSet {
             insurer,
             care: r.source == Source::Care,
         };
-        let base = *self.base.get_or_insert(r.month);
-        let sig = match self.sig_ids.get(&probe) {
-            Some(&sig) => sig,
-            None => {
-                let mut keys = [NONE; 5];
-                for (slot, k) in keys.iter_mut().zip(r.keys) {
-                    if let Some(k) = k {
-                        *slot = self.keys.id(k)?;
-                    }
-                }
-                let sig = self.sigs.len() as u32;
-                self.sigs.push(Signature {
-                    key: SigKey {
-                        keys,
-                        sex: probe.sex,
-                        birth: probe.birth,
-                        insurer,
-                        care: probe.care,
-                    },
-                    months: 0,
-                    first: r.month,
-                    last: r.month,
-                    facilities: Vec::new(),
-                    records: 0,
-                });
-                self.sig_ids.insert(probe, sig);
-                sig
-            }
-        };
+        let sig = self.signature(probe, &r.keys, r.month)?;
         let s = &mut self.sigs[sig as usize];
-        s.months |= month_bit(base, r.month);
+        s.months |= month_bit(r.month);
         s.first = s.first.min(r.month);
         s.last = s.last.max(r.month);
         s.records += 1;
-        if facility != NONE
-            && s.facilities.len() < MAX_FACILITIES
-            && !s.facilities.contains(&facility)
-        {
-            s.facilities.push(facility);
-        }
+        s.add_facility(facility);
         self.sig.push(sig);
         Ok(())
+    }
+
+    /// Renumbers signatures, link keys, insurers and facilities in an order that depends only
+    /// on their values, not on the order the records came in (threads, the file listing of a
+    /// table): the same records link to the same persons on every run. Records keep their
+    /// order.
+    pub fn canonicalize(&mut self) {
+        let insurers = self.insurers.sort();
+        let facilities = self.facilities.sort();
+        let digests: Vec<u128> = self
+            .sigs
+            .iter()
+            .map(|s| keys_digest(&s.key.keys.map(|k| self.keys.get(k))))
+            .collect();
+        let mut tagged: Vec<(usize, u128, Signature)> = std::mem::take(&mut self.sigs)
+            .into_iter()
+            .zip(digests)
+            .enumerate()
+            .map(|(old, (s, d))| (old, d, s))
+            .collect();
+        for (_, _, s) in &mut tagged {
+            s.key.insurer = insurers[s.key.insurer as usize];
+            for f in &mut s.facilities {
+                *f = facilities[*f as usize];
+            }
+            s.facilities.sort_unstable();
+        }
+        tagged.sort_unstable_by_key(|(_, d, s)| {
+            (s.key.birth, s.key.sex, *d, s.key.insurer, s.key.care)
+        });
+        let mut new_of = vec![0u32; tagged.len()];
+        self.sig_ids.clear();
+        for (new, (old, d, s)) in tagged.iter().enumerate() {
+            new_of[*old] = new as u32;
+            let k = &s.key;
+            let probe = Probe {
+                keys: *d,
+                sex: k.sex,
+                birth: k.birth,
+                insurer: k.insurer,
+                care: k.care,
+            };
+            self.sig_ids.insert(probe, new as u32);
+        }
+        self.sigs = tagged.into_iter().map(|(_, _, s)| s).collect();
+        for s in &mut self.sig {
+            *s = new_of[*s as usize];
+        }
+        // Keys in the order the signatures first use them (every key belongs to a signature).
+        let mut key_of = vec![NONE; self.keys.values.len() + 1];
+        let mut values = Vec::with_capacity(self.keys.values.len());
+        for s in &mut self.sigs {
+            for k in s.key.keys.iter_mut().filter(|k| **k != NONE) {
+                if key_of[*k as usize] == NONE {
+                    values.push(self.keys.values[*k as usize - 1]);
+                    key_of[*k as usize] = values.len() as u32;
+                }
+                *k = key_of[*k as usize];
+            }
+        }
+        self.keys.values = values;
+        for id in self.keys.ids.values_mut() {
+            *id = key_of[*id as usize];
+        }
     }
 
     /// The record id of record `i`.
@@ -446,6 +541,69 @@ mod tests {
         assert_eq!(set.record_id(1), "b");
         assert_eq!(set.sigs[0].months.count_ones(), 2);
         assert_eq!(set.prefecture(set.sigs[0].key.insurer), 13);
+    }
+
+    #[test]
+    fn canonical_numbering_does_not_depend_on_the_order_records_came_in() {
+        // Pseudorandom keys, as HMACs are (keys of one repeated byte share digests).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let keys: Vec<[u8; 32]> = (0..9)
+            .map(|_| {
+                std::array::from_fn(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+            })
+            .collect();
+        let ids: Vec<String> = (0..40).map(|i| format!("r{i}")).collect();
+        let record = |i: usize| RecordIn {
+            record_id: &ids[i],
+            source: Source::NdbMed,
+            month: 24_290 + (i % 5) as u32,
+            facility: Some(["f1", "f2", "f3"][i % 3]),
+            sex: 1,
+            birth: Some((i % 4) as i32),
+            insurer: Some(["06130488", "138016", "01010016"][i % 3]),
+            keys: [
+                Some(&keys[i % 9]),
+                Some(&keys[(i * 5) % 9]),
+                None,
+                None,
+                None,
+            ],
+            file: "x",
+            line: i as u32,
+        };
+        let numbering = |order: &mut dyn Iterator<Item = usize>| {
+            let mut set = RecordSet::new();
+            for i in order {
+                set.push(&record(i)).unwrap();
+            }
+            set.canonicalize();
+            let mut by_record: Vec<(String, SigKey, Vec<u32>)> = (0..set.len())
+                .map(|i| {
+                    let s = &set.sigs[set.sig[i] as usize];
+                    (set.record_id(i).to_string(), s.key, s.facilities.clone())
+                })
+                .collect();
+            by_record.sort_by(|a, b| a.0.cmp(&b.0));
+            (
+                by_record,
+                set.keys.values.clone(),
+                set.insurers.values.clone(),
+            )
+        };
+        let forward = numbering(&mut (0..40));
+        let backward = numbering(&mut (0..40).rev());
+        assert_eq!(forward, backward);
+        // Another order without canonical numbering does renumber (the test can fail).
+        let mut a = RecordSet::new();
+        let mut b = RecordSet::new();
+        (0..40).for_each(|i| a.push(&record(i)).unwrap());
+        (0..40).rev().for_each(|i| b.push(&record(i)).unwrap());
+        assert_ne!(a.keys.values, b.keys.values);
     }
 
     #[test]

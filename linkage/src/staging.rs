@@ -176,6 +176,8 @@ fn typed<T: Array + Clone + 'static>(
 
 /// Reads every selected unit row of the staging zone into `set`; returns the rows read per table.
 /// Tables that do not exist yet are skipped. `progress` is called with the rows read so far.
+/// The set is numbered canonically at the end ([`RecordSet::canonicalize`]): the linkage does
+/// not depend on the order the table's files are listed or read in.
 pub async fn read_staging(
     staging: &ZoneRoot,
     selection: &Selection,
@@ -215,6 +217,7 @@ pub async fn read_staging(
         }
         counts.push((table, rows));
     }
+    set.canonicalize();
     Ok(counts)
 }
 
