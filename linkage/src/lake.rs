@@ -97,18 +97,21 @@ pub async fn write_lake(
     index: Arc<LakeIndex>,
 ) -> Result<Vec<(&'static str, u64)>> {
     let info = CommitInfo::new(job_id, "link: lake");
-    let tasks = TABLES.map(|table| {
+    // Each table's task is spawned when `buffered` first polls its future, so that at most
+    // CONCURRENT_TABLES writers (and their open partitions) are alive at once.
+    let tasks = TABLES.into_iter().map(|table| {
         // A table writer's future is not `Send` (the Parquet encoders are not `Sync`): each
         // table is driven on a blocking thread of its own, which also keeps the encoding off
         // the runtime's workers that read the staging files.
         let (staging, lake, index, info) =
             (staging.clone(), lake.clone(), index.clone(), info.clone());
-        let runtime = tokio::runtime::Handle::current();
-        let task = tokio::task::spawn_blocking(move || {
-            runtime.block_on(write_table(staging, lake, table, index, info))
-        });
         async move {
-            let rows = task.await.map_err(|e| Error::Stopped {
+            let runtime = tokio::runtime::Handle::current();
+            let rows = tokio::task::spawn_blocking(move || {
+                runtime.block_on(write_table(staging, lake, table, index, info))
+            })
+            .await
+            .map_err(|e| Error::Stopped {
                 table,
                 reason: e.to_string(),
             })??;
