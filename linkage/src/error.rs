@@ -28,8 +28,11 @@ pub enum Error {
     #[error("truth file {path}: {reason}")]
     Truth { path: String, reason: String },
     /// A task writing a table stopped before it finished (it panicked or was cancelled).
-    #[error("the task writing table {table} stopped: {reason}")]
-    Stopped { table: &'static str, reason: String },
+    #[error("the task writing table {table} {reason}")]
+    Stopped {
+        table: &'static str,
+        reason: &'static str,
+    },
     /// More records than the in-memory registry can address.
     #[error("too many records or keys for one linkage run (limit {limit})")]
     TooLarge { limit: u64 },

@@ -113,7 +113,12 @@ pub async fn write_lake(
             .await
             .map_err(|e| Error::Stopped {
                 table,
-                reason: e.to_string(),
+                // Not the panic's message, which could quote a value.
+                reason: if e.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                },
             })??;
             Ok::<_, Error>(rows.map(|r| (table, r)))
         }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use niji_linkage::lake::LakeIndex;
@@ -83,19 +84,7 @@ fn the_lake_has_person_ids_and_no_identifier_columns() {
             None,
         ))
         .unwrap();
-    let mut person_of_unit = HashMap::new();
-    for b in &links {
-        let col = |n: &str| {
-            b.column_by_name(n)
-                .unwrap()
-                .as_primitive::<Int64Type>()
-                .clone()
-        };
-        let (unit, person) = (col("unit_id"), col("person_id"));
-        for i in 0..b.num_rows() {
-            person_of_unit.insert(unit.value(i), person.value(i));
-        }
-    }
+    let person_of_unit: HashMap<i64, i64> = links.iter().flat_map(unit_persons).collect();
     assert_eq!(person_of_unit.len(), set.len());
     let mut units_seen = std::collections::HashSet::new();
     let units = ["receipts", "checkups", "care_claims", "ehr_bundles"];
@@ -105,28 +94,31 @@ fn the_lake_has_person_ids_and_no_identifier_columns() {
     {
         let uri = zone("lake").table(table).unwrap();
         let mut checked = 0;
-        for b in rt.block_on(niji_lake::read_all(&uri, None)).unwrap() {
-            let col = |n: &str| {
-                b.column_by_name(n)
-                    .unwrap()
-                    .as_primitive::<Int64Type>()
-                    .clone()
-            };
-            let (unit, person) = (col("unit_id"), col("person_id"));
-            for i in 0..b.num_rows() {
-                assert_eq!(
-                    person_of_unit.get(&unit.value(i)),
-                    Some(&person.value(i)),
-                    "{table}: a row's person is not its unit's"
-                );
-                if units.contains(&table) {
-                    assert!(units_seen.insert(unit.value(i)), "{table}: a unit twice");
-                } else {
-                    assert!(units_seen.contains(&unit.value(i)), "{table}: no such unit");
-                }
-                checked += 1;
+        let batches = rt.block_on(niji_lake::read_all(&uri, None)).unwrap();
+        for (unit, person) in batches.iter().flat_map(unit_persons) {
+            assert_eq!(
+                person_of_unit.get(&unit),
+                Some(&person),
+                "{table}: a row's person is not its unit's"
+            );
+            if units.contains(&table) {
+                assert!(units_seen.insert(unit), "{table}: a unit twice");
+            } else {
+                assert!(units_seen.contains(&unit), "{table}: no such unit");
             }
+            checked += 1;
         }
         assert!(checked > 0, "{table} is empty");
     }
+}
+
+/// (unit_id, person_id) of each row of a links or lake batch.
+fn unit_persons(b: &RecordBatch) -> Vec<(i64, i64)> {
+    let col = |n: &str| b.column_by_name(n).unwrap().as_primitive::<Int64Type>();
+    let (unit, person) = (col("unit_id"), col("person_id"));
+    unit.values()
+        .iter()
+        .copied()
+        .zip(person.values().iter().copied())
+        .collect()
 }
