@@ -146,7 +146,7 @@ pub(crate) fn run(
             .block_on(registry.write(&job, &set, &linkage, &assignment))
             .context("cannot write the person registry")?;
         let bar = crate::progress::bar(0, "write lake", global.quiet);
-        bar.set_message("joining staging tables with links");
+        bar.set_message("streaming staging tables with their persons");
         // The earlier links are no longer needed; the lake index takes their place.
         previous.links = Default::default();
         let index = std::sync::Arc::new(LakeIndex::new(&set, &linkage, &assignment));
@@ -221,7 +221,9 @@ pub(crate) fn run(
         s.pairs, s.accepted, s.merges, s.blocked, s.care_locality
     );
     println!(
-        "seconds: read {read_secs:.2}, link {link_secs:.2}, write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",
+        "seconds: read {read_secs:.2}, link {link_secs:.2} (deterministic {:.2}, probabilistic {:.2}), write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",
+        linkage.stage_seconds.0,
+        linkage.stage_seconds.1,
         started.elapsed().as_secs_f64(),
         set.heap_bytes() / (1 << 20)
     );
@@ -247,7 +249,7 @@ pub(crate) fn run(
             "records_by_rule": linkage.rule_counts(&set).iter().map(|(r, n)| (r.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "probabilistic": { "pairs": s.pairs, "accepted": s.accepted, "merges": s.merges, "refused_by_guards": s.blocked },
             "lake_rows": lake_rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
-            "seconds": { "read": read_secs, "link": link_secs, "write": write_secs, "total": started.elapsed().as_secs_f64() },
+            "seconds": { "read": read_secs, "link": link_secs, "deterministic": linkage.stage_seconds.0, "probabilistic": linkage.stage_seconds.1, "write": write_secs, "total": started.elapsed().as_secs_f64() },
             "quality": quality,
         });
         let jobs = config.data_dir.join("steward").join("jobs");

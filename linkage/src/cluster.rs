@@ -22,6 +22,8 @@ pub enum Guard {
     InsurerSameMonth,
     /// They share a card (id1) but no name key and no id5: a twin whose 枝番 is unknown.
     TwinLike,
+    /// One file (a facility's month) holds the card under both of their names: twins.
+    TwoNamesInOneFile,
 }
 
 /// How two clusters' birth dates must relate for them to merge.
@@ -58,6 +60,8 @@ pub(crate) struct Cluster {
     pub(crate) prefectures: Vec<u8>,
     /// Care insurers (the municipality) of care records.
     pub(crate) care_insurers: Vec<u32>,
+    /// The cluster's side of each pair of `RecordSet::apart` (pair index, second side).
+    pub(crate) apart: Vec<(u32, bool)>,
 }
 
 fn add_masked(v: &mut Vec<(u32, u128)>, id: u32, mask: u128) {
@@ -142,6 +146,13 @@ impl Cluster {
         if self.twin_like(o) {
             return Some(Guard::TwinLike);
         }
+        if self
+            .apart
+            .iter()
+            .any(|&(t, side)| o.apart.contains(&(t, !side)))
+        {
+            return Some(Guard::TwoNamesInOneFile);
+        }
         if names {
             for &(a, ma) in &self.insurer_months {
                 for &(b, mb) in &o.insurer_months {
@@ -207,6 +218,9 @@ impl Cluster {
         for x in o.care_insurers {
             add_unique(&mut self.care_insurers, x);
         }
+        for x in o.apart {
+            add_unique(&mut self.apart, x);
+        }
         for f in o.facilities {
             if self.facilities.len() >= MAX_FACILITIES {
                 break;
@@ -231,13 +245,21 @@ pub(crate) struct UnionFind {
 
 impl UnionFind {
     pub(crate) fn new(set: &RecordSet) -> Self {
+        let mut state: Vec<Option<Box<Cluster>>> = set
+            .sigs
+            .iter()
+            .map(|s| Some(Box::new(Cluster::from_signature(s, set))))
+            .collect();
+        for (t, &(a, b)) in set.apart.iter().enumerate() {
+            for (sig, side) in [(a, false), (b, true)] {
+                if let Some(c) = state[sig as usize].as_mut() {
+                    c.apart.push((t as u32, side));
+                }
+            }
+        }
         UnionFind {
             parent: (0..set.sigs.len() as u32).collect(),
-            state: set
-                .sigs
-                .iter()
-                .map(|s| Some(Box::new(Cluster::from_signature(s, set))))
-                .collect(),
+            state,
         }
     }
 

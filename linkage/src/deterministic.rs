@@ -1,10 +1,8 @@
 //! The deterministic multi-key stage: records sharing a strong key are united, strongest kind
 //! first, unless a guard says the two clusters are different persons.
 
-use std::collections::HashSet;
-
 use crate::cluster::{Births, Guard, UnionFind};
-use crate::record::{CARE, ID1, ID2, ID4, ID5, NONE, RecordSet};
+use crate::record::{CARE, FastSet, ID1, ID2, ID4, ID5, NONE, RecordSet};
 
 /// How a signature joined its cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,7 +88,7 @@ pub(crate) fn run(
     set: &RecordSet,
     uf: &mut UnionFind,
     rules: &mut [Rule],
-    candidates: &mut HashSet<(u32, u32)>,
+    candidates: &mut FastSet<(u32, u32)>,
 ) -> DeterministicStats {
     let mut stats = DeterministicStats::default();
     // (key, signature) per kind, sorted by key: each run is one key group.
@@ -134,7 +132,7 @@ fn merge_group(
     names: bool,
     uf: &mut UnionFind,
     rules: &mut [Rule],
-    candidates: &mut HashSet<(u32, u32)>,
+    candidates: &mut FastSet<(u32, u32)>,
     stats: &mut DeterministicStats,
 ) -> u64 {
     let mut roots: Vec<u32> = group.iter().map(|&(_, s)| uf.find(s)).collect();

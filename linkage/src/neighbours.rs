@@ -1,9 +1,7 @@
 //! Links Fellegi–Sunter cannot weigh: small clusters whose keys cannot agree with anyone's,
 //! joined to the one cluster their other evidence points to, and only when it is the only one.
 
-use std::collections::HashMap;
-
-use crate::birth::typo_variants;
+use crate::birth::{birth_level, typo_variants};
 use crate::cluster::{Births, Cluster, UnionFind};
 use crate::deterministic::Rule;
 use crate::record::{CARE, FastMap, ID1, ID2, ID4, ID5, NO_BIRTH, RecordSet};
@@ -40,38 +38,77 @@ pub(crate) fn near_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
         }
     }
     index.sort_unstable();
-    let mut pairs = Vec::new();
-    let mut found = Vec::new();
+    // The small clusters' (sex, insurer, facility), sorted the same way: one walk over both
+    // finds each query's run of the index (a binary search per query would wait on memory).
+    let mut queries: Vec<(u8, u32, u32, u32)> = Vec::new();
     for &r in &roots {
         let c = uf.cluster(r);
-        if c.records > TYPO_RECORDS || c.birth == NO_BIRTH || c.insurer_months.is_empty() {
+        if c.records > TYPO_RECORDS || c.birth == NO_BIRTH {
             continue;
         }
-        let variants = typo_variants(c.birth);
-        found.clear();
         for &(insurer, _) in &c.insurer_months {
             for &f in &c.facilities {
-                let at = (c.sex, insurer, f);
-                let lo = index.partition_point(|e| (e.0, e.1, e.2) < at);
-                let hi = lo + index[lo..].partition_point(|e| (e.0, e.1, e.2) == at);
-                let run = &index[lo..hi];
-                for &birth in &variants {
-                    let from = run.partition_point(|e| e.3 < birth);
-                    for e in run[from..].iter().take_while(|e| e.3 == birth) {
-                        let o = uf.cluster(e.4);
-                        let near = c.first <= o.last + 1 && o.first <= c.last + 1;
-                        if o.records > c.records
-                            && near
-                            && born.get(&(o.sex, insurer, o.birth)) == Some(&1)
-                            && !found.contains(&e.4)
-                        {
-                            found.push(e.4);
-                        }
-                    }
-                }
+                queries.push((c.sex, insurer, f, r));
             }
         }
-        if let [o] = found[..]
+    }
+    queries.sort_unstable();
+    // (small, other) for every typo-like cluster found.
+    let mut found: Vec<(u32, u32)> = Vec::new();
+    let (mut lo, mut hi) = (0, 0);
+    let mut variants: (u32, Vec<i32>) = (u32::MAX, Vec::new());
+    for (i, &(sex, insurer, f, r)) in queries.iter().enumerate() {
+        let at = (sex, insurer, f);
+        let same = i > 0 && {
+            let p = queries[i - 1];
+            (p.0, p.1, p.2) == at
+        };
+        if !same {
+            // Both lists are sorted: the index is walked once.
+            lo = hi;
+            while index.get(lo).is_some_and(|e| (e.0, e.1, e.2) < at) {
+                lo += 1;
+            }
+            hi = lo;
+            while index.get(hi).is_some_and(|e| (e.0, e.1, e.2) == at) {
+                hi += 1;
+            }
+        }
+        let run = &index[lo..hi];
+        if run.is_empty() {
+            continue;
+        }
+        let c = uf.cluster(r);
+        let mut consider = |e: &(u8, u32, u32, i32, u32)| {
+            let o = uf.cluster(e.4);
+            let near = c.first <= o.last + 1 && o.first <= c.last + 1;
+            if o.records > c.records && near && born.get(&(o.sex, insurer, o.birth)) == Some(&1) {
+                found.push((r, e.4));
+            }
+        };
+        // Whichever is shorter drives: the run (a small facility) or the typo-like dates.
+        if run.len() <= 16 {
+            run.iter()
+                .filter(|e| birth_level(c.birth, e.3) == 1)
+                .for_each(&mut consider);
+        } else {
+            if variants.0 != r {
+                variants = (r, typo_variants(c.birth));
+            }
+            for &birth in &variants.1 {
+                let from = run.partition_point(|e| e.3 < birth);
+                run[from..]
+                    .iter()
+                    .take_while(|e| e.3 == birth)
+                    .for_each(&mut consider);
+            }
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    let mut pairs = Vec::new();
+    for group in found.chunk_by(|a, b| a.0 == b.0) {
+        if let [(r, o)] = *group
             && uf.conflict(r, o, Births::Any, true).is_none()
         {
             pairs.push((r, o));
@@ -102,7 +139,7 @@ pub(crate) fn care_by_locality(set: &RecordSet, uf: &mut UnionFind, rules: &mut 
             .iter()
             .any(|&(k, _)| matches!(k as usize, ID1 | ID2 | ID4 | ID5))
     };
-    let mut groups: HashMap<(i32, u8), (Vec<u32>, Vec<u32>)> = HashMap::new();
+    let mut groups: FastMap<(i32, u8), (Vec<u32>, Vec<u32>)> = FastMap::default();
     for s in uf.roots() {
         let c = uf.cluster(s);
         if c.birth == NO_BIRTH {
@@ -114,7 +151,7 @@ pub(crate) fn care_by_locality(set: &RecordSet, uf: &mut UnionFind, rules: &mut 
             _ => {}
         }
     }
-    let mut chosen: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut chosen: FastMap<u32, Vec<u32>> = FastMap::default();
     for (care, med) in groups.values() {
         if med.is_empty() {
             continue;

@@ -1,13 +1,11 @@
 //! The probabilistic stage: Fellegi–Sunter scoring of candidate pairs of clusters, with m and u
 //! estimated by EM, over comparison fields that exist in pseudonymized data.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::birth::{birth_level, ymd};
 use crate::cluster::{Births, Cluster, UnionFind};
 use crate::deterministic::{Rule, ordered};
 use crate::neighbours;
-use crate::record::{CARE, ID1, ID2, ID4, NO_BIRTH, RecordSet};
+use crate::record::{CARE, FastMap, FastSet, ID1, ID2, ID4, NO_BIRTH, RecordSet};
 
 /// Comparison fields and their number of levels. Level 0 is always the strongest agreement.
 pub const FIELDS: [(&str, &[&str]); 9] = [
@@ -137,46 +135,47 @@ const BIRTH: usize = 5;
 /// Candidate pairs of roots from the three blocking rules.
 fn block(
     uf: &mut UnionFind,
-    guarded: &HashSet<(u32, u32)>,
+    guarded: &FastSet<(u32, u32)>,
     opts: &ScoreOptions,
 ) -> Vec<(u32, u32)> {
-    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
     // (a) shared keys whose merge a guard (or an ambiguity) blocked.
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(guarded.len());
     for &(a, b) in guarded {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra != rb {
-            pairs.insert(ordered(ra, rb));
+            pairs.push(ordered(ra, rb));
         }
     }
-    let roots = uf.roots();
-    // (b) exact birth date and sex; (c) birth year-month, sex and a shared facility.
-    let mut by_birth: HashMap<(i32, u8), Vec<u32>> = HashMap::new();
-    let mut by_month: HashMap<(i32, u32, u8, u32), Vec<u32>> = HashMap::new();
-    for &r in &roots {
+    // (b) exact birth date and sex; (c) birth year-month, sex and a shared facility. Each block
+    // is a run of one packed key in a sorted vector (sorting beats hashing a million roots).
+    let mut blocks: Vec<(u64, u32)> = Vec::new();
+    for r in uf.roots() {
         let c = uf.cluster(r);
         if c.birth == NO_BIRTH {
             continue;
         }
-        by_birth.entry((c.birth, c.sex)).or_default().push(r);
+        let sex = u64::from(c.sex & 3);
+        blocks.push(((u64::from(c.birth as u32) << 2) | sex, r));
         if let Some((y, m, _)) = ymd(c.birth) {
+            // Year-month in 20 bits, sex in 2, the facility in 32; the top bit marks rule (c).
+            let ym = (y as u64 * 12 + u64::from(m)) & 0xF_FFFF;
             for &f in &c.facilities {
-                by_month.entry((y, m, c.sex, f)).or_default().push(r);
+                blocks.push((1 << 63 | ym << 34 | sex << 32 | u64::from(f), r));
             }
         }
     }
-    for block in by_birth.values().chain(by_month.values()) {
+    blocks.sort_unstable();
+    for block in blocks.chunk_by(|a, b| a.0 == b.0) {
         if block.len() < 2 || block.len() > opts.max_block {
             continue;
         }
-        for (i, &a) in block.iter().enumerate() {
-            for &b in &block[i + 1..] {
-                pairs.insert(ordered(a, b));
-            }
+        for (i, &(_, a)) in block.iter().enumerate() {
+            pairs.extend(block[i + 1..].iter().map(|&(_, b)| ordered(a, b)));
         }
     }
-    let mut v: Vec<(u32, u32)> = pairs.into_iter().collect();
-    v.sort_unstable();
-    v
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
 }
 
 /// u: level frequencies over random pairs of clusters born in the same year-month with the same
@@ -187,7 +186,7 @@ fn estimate_u(roots: &[u32], uf: &UnionFind, opts: &ScoreOptions) -> Vec<Vec<f64
         .iter()
         .map(|(_, levels)| vec![1.0; levels.len()])
         .collect();
-    let mut groups: HashMap<(i32, u32, u8), Vec<u32>> = HashMap::new();
+    let mut groups: FastMap<(i32, u32, u8), Vec<u32>> = FastMap::default();
     for &r in roots {
         let c = uf.cluster(r);
         if let Some((y, m, _)) = ymd(c.birth).filter(|_| c.birth != NO_BIRTH) {
@@ -322,14 +321,14 @@ fn weight(p: &Pattern, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
 pub(crate) fn run(
     set: &RecordSet,
     uf: &mut UnionFind,
-    guarded: &HashSet<(u32, u32)>,
+    guarded: &FastSet<(u32, u32)>,
     rules: &mut [Rule],
     weights: &mut [f32],
     opts: &ScoreOptions,
 ) -> ScoreStats {
     let pairs = block(uf, guarded, opts);
     let mut scored: Vec<(Pattern, u32, u32)> = Vec::with_capacity(pairs.len());
-    let mut patterns: HashMap<Pattern, u64> = HashMap::new();
+    let mut patterns: FastMap<Pattern, u64> = FastMap::default();
     for &(a, b) in &pairs {
         let (ca, cb) = (uf.cluster(a), uf.cluster(b));
         // Hard guards first: such pairs are not candidates at all.

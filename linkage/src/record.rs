@@ -1,7 +1,7 @@
 //! Input records in compact form: link keys and strings interned to `u32` ids, and records
 //! with the same identity collapsed into signatures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
 use niji_core::Source;
@@ -102,6 +102,8 @@ impl Hasher for FastHasher {
 
 /// A map under [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A set under [`FastHasher`].
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// A map keyed by record id, holding a 128-bit digest of each id instead of the string: two
 /// SipHash values under independent random keys, so that millions of ids need no heap string
@@ -289,6 +291,25 @@ pub struct RecordSet {
     keys: Interner<[u8; 32]>,
     sig_ids: FastMap<Probe, u32>,
     pub(crate) sigs: Vec<Signature>,
+    /// Pairs of signatures that are two persons: one card, two names in one file.
+    pub(crate) apart: Vec<(u32, u32)>,
+    /// The cards of the file being read ([`RecordSet::names_in_file`]).
+    file_cards: FileCards,
+}
+
+/// The cards seen in the file being read, each with the first signature and names it came
+/// with (the first eight bytes of id2 and id4, 0 for none).
+#[derive(Debug, Default)]
+struct FileCards {
+    file: u32,
+    cards: FastMap<u64, (u32, u64, u64)>,
+}
+
+/// The first eight bytes of a key (0 for none): HMACs differ there but for 2^-64.
+fn key_head(k: Option<&[u8; 32]>) -> u64 {
+    k.map_or(0, |k| {
+        u64::from_le_bytes(k[..8].try_into().unwrap_or_default())
+    })
 }
 
 /// The bit of `month` in a month set (any 128 consecutive months have distinct bits).
@@ -305,6 +326,22 @@ impl RecordSet {
     /// Number of records.
     pub fn len(&self) -> usize {
         self.source.len()
+    }
+
+    /// Makes room for `additional` more records.
+    pub fn reserve(&mut self, additional: usize) {
+        // Record ids are about 32 bytes; the average so far is better when there is one.
+        let id_bytes = match self.len() {
+            0 => 32,
+            n => self.ids.len().div_ceil(n),
+        };
+        self.ids.reserve(additional.saturating_mul(id_bytes));
+        self.id_ends.reserve(additional);
+        self.source.reserve(additional);
+        self.month.reserve(additional);
+        self.file.reserve(additional);
+        self.line.reserve(additional);
+        self.sig.reserve(additional);
     }
 
     /// Whether there are no records.
@@ -354,41 +391,96 @@ impl RecordSet {
 
     /// Adds one record.
     pub fn push(&mut self, r: &RecordIn<'_>) -> Result<()> {
-        if self.len() >= u32::MAX as usize - 1 {
+        self.push_many(std::slice::from_ref(r))
+    }
+
+    /// Adds records (a staging batch). In passes, so that the random accesses of one pass (the
+    /// signature lookup, the signature's counters) do not wait on each other: each record's
+    /// lookup is independent of the last, and the processor overlaps them.
+    pub fn push_many(&mut self, records: &[RecordIn<'_>]) -> Result<()> {
+        if self.len() + records.len() >= u32::MAX as usize - 1 {
             return Err(Error::TooLarge {
                 limit: u64::from(u32::MAX),
             });
         }
-        self.ids.extend_from_slice(r.record_id.as_bytes());
-        self.id_ends.push(self.ids.len() as u64);
-        self.source.push(source_index(r.source));
-        self.month.push(r.month);
-        self.file.push(self.files.id_str(r.file)?);
-        self.line.push(r.line);
-        let facility = match r.facility {
-            Some(f) if !f.is_empty() => self.facilities.id_str(f)?,
-            _ => NONE,
-        };
-        let insurer = match r.insurer {
-            Some(i) if !i.is_empty() => self.insurers.id_str(i)?,
-            _ => NONE,
-        };
-        let probe = Probe {
-            keys: keys_digest(&r.keys),
-            sex: r.sex,
-            birth: r.birth.unwrap_or(NO_BIRTH),
-            insurer,
-            care: r.source == Source::Care,
-        };
-        let sig = self.signature(probe, &r.keys, r.month)?;
-        let s = &mut self.sigs[sig as usize];
-        s.months |= month_bit(r.month);
-        s.first = s.first.min(r.month);
-        s.last = s.last.max(r.month);
-        s.records += 1;
-        s.add_facility(facility);
-        self.sig.push(sig);
+        // 1. The record's own columns, its strings interned, its probe.
+        let mut probes = Vec::with_capacity(records.len());
+        let mut places = Vec::with_capacity(records.len());
+        for r in records {
+            self.ids.extend_from_slice(r.record_id.as_bytes());
+            self.id_ends.push(self.ids.len() as u64);
+            self.source.push(source_index(r.source));
+            self.month.push(r.month);
+            let file = self.files.id_str(r.file)?;
+            self.file.push(file);
+            self.line.push(r.line);
+            let facility = match r.facility {
+                Some(f) if !f.is_empty() => self.facilities.id_str(f)?,
+                _ => NONE,
+            };
+            let insurer = match r.insurer {
+                Some(i) if !i.is_empty() => self.insurers.id_str(i)?,
+                _ => NONE,
+            };
+            probes.push(Probe {
+                keys: keys_digest(&r.keys),
+                sex: r.sex,
+                birth: r.birth.unwrap_or(NO_BIRTH),
+                insurer,
+                care: r.source == Source::Care,
+            });
+            places.push((file, facility));
+        }
+        // 2. The lookups alone.
+        let found: Vec<Option<u32>> = probes
+            .iter()
+            .map(|p| self.sig_ids.get(p).copied())
+            .collect();
+        // 3. New signatures, in record order, and the names each file gives a card.
+        let mut sigs = Vec::with_capacity(records.len());
+        for (((r, probe), found), &(file, _)) in records.iter().zip(probes).zip(found).zip(&places)
+        {
+            let sig = match found {
+                Some(sig) => sig,
+                None => self.signature(probe, &r.keys, r.month)?,
+            };
+            if r.keys[ID1].is_some() && (r.keys[ID2].is_some() || r.keys[ID4].is_some()) {
+                self.names_in_file(file, &r.keys, sig);
+            }
+            sigs.push(sig);
+        }
+        // 4. The signatures' counters.
+        for ((r, &sig), &(_, facility)) in records.iter().zip(&sigs).zip(&places) {
+            let s = &mut self.sigs[sig as usize];
+            s.months |= month_bit(r.month);
+            s.first = s.first.min(r.month);
+            s.last = s.last.max(r.month);
+            s.records += 1;
+            s.add_facility(facility);
+        }
+        self.sig.extend_from_slice(&sigs);
         Ok(())
+    }
+
+    /// One file is one facility's (or one insurer's) month, and it writes a person's name one
+    /// way: two names under one card (id1) in one file are two persons, twins of the same sex
+    /// on one family card whose 枝番 (id5) the file does not carry. Rows of a file come in a
+    /// run, so only the cards of the current file are kept.
+    fn names_in_file(&mut self, file: u32, keys: &[Option<&[u8; 32]>; 5], sig: u32) {
+        let seen = &mut self.file_cards;
+        if seen.file != file {
+            seen.file = file;
+            seen.cards.clear();
+        }
+        let (id2, id4) = (key_head(keys[ID2]), key_head(keys[ID4]));
+        let &mut (first, a2, a4) = seen
+            .cards
+            .entry(key_head(keys[ID1]))
+            .or_insert((sig, id2, id4));
+        let differ = |a: u64, b: u64| a != 0 && b != 0 && a != b;
+        if first != sig && (differ(a2, id2) || differ(a4, id4)) {
+            self.apart.push((first.min(sig), first.max(sig)));
+        }
     }
 
     /// Renumbers signatures, link keys, insurers and facilities in an order that depends only
@@ -437,6 +529,12 @@ impl RecordSet {
         for s in &mut self.sig {
             *s = new_of[*s as usize];
         }
+        for (a, b) in &mut self.apart {
+            let (x, y) = (new_of[*a as usize], new_of[*b as usize]);
+            (*a, *b) = (x.min(y), x.max(y));
+        }
+        self.apart.sort_unstable();
+        self.apart.dedup();
         // Keys in the order the signatures first use them (every key belongs to a signature).
         let mut key_of = vec![NONE; self.keys.values.len() + 1];
         let mut values = Vec::with_capacity(self.keys.values.len());

@@ -186,7 +186,7 @@ pub async fn read_staging(
 ) -> Result<Vec<(&'static str, u64)>> {
     let mut counts = Vec::new();
     let filter = selection.filter();
-    let mut total = 0u64;
+    let mut tables = Vec::new();
     for table in UNIT_TABLES {
         let uri = staging.table(table)?;
         if niji_lake::table_version(&uri).await?.is_none() {
@@ -194,6 +194,17 @@ pub async fn read_staging(
         }
         let ctx = SessionContext::new();
         niji_lake::register(&ctx, table, &uri, None).await?;
+        tables.push((table, ctx));
+    }
+    // The rows to come (from the tables' statistics when nothing is filtered): the record set
+    // is allocated once instead of growing by doubling, which copies and zeroes pages again.
+    let mut expected = 0u64;
+    for (table, ctx) in &tables {
+        expected += count_rows(ctx, &format!("SELECT count(*) FROM {table}{filter}")).await?;
+    }
+    set.reserve(usize::try_from(expected).unwrap_or(0));
+    let mut total = 0u64;
+    for (table, ctx) in tables {
         let sql = format!(
             "SELECT record_id, source, service_month, facility, sex, birth_date, insurer_number, \
              {}, file, line FROM {table}{filter}",
@@ -221,6 +232,25 @@ pub async fn read_staging(
     Ok(counts)
 }
 
+/// The single count a `SELECT count(*)` returns.
+async fn count_rows(ctx: &SessionContext, sql: &str) -> Result<u64> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| Error::query("plan the staging count", e))?
+        .collect()
+        .await
+        .map_err(|e| Error::query("count the staging rows", e))?;
+    Ok(batches
+        .first()
+        .filter(|b| b.num_rows() == 1)
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<arrow_array::types::Int64Type>()
+        })
+        .map_or(0, |a| u64::try_from(a.value(0)).unwrap_or(0)))
+}
+
 /// Appends the rows of one staging batch.
 fn push_batch(table: &str, b: &RecordBatch, set: &mut RecordSet) -> Result<()> {
     let ids = Strs::of(table, b, "record_id")?;
@@ -246,6 +276,7 @@ fn push_batch(table: &str, b: &RecordBatch, set: &mut RecordSet) -> Result<()> {
     // Source and month repeat over long runs of rows: parse each value once.
     let mut last_source: Option<(&str, Source)> = None;
     let mut last_month: Option<(&str, u32)> = None;
+    let mut rows = Vec::with_capacity(b.num_rows());
     for i in 0..b.num_rows() {
         let s = sources.get(i).ok_or_else(|| bad("source"))?;
         let source = match last_source {
@@ -287,7 +318,7 @@ fn push_batch(table: &str, b: &RecordBatch, set: &mut RecordSet) -> Result<()> {
             file: file.get(i).ok_or_else(|| bad("file"))?,
             line: u32::try_from(line.value(i)).unwrap_or(0),
         };
-        set.push(&r)?;
+        rows.push(r);
     }
-    Ok(())
+    set.push_many(&rows)
 }
