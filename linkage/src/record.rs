@@ -465,7 +465,10 @@ impl RecordSet {
     /// One file is one facility's (or one insurer's) month, and it writes a person's name one
     /// way: two names under one card (id1) in one file are two persons, twins of the same sex
     /// on one family card whose 枝番 (id5) the file does not carry. Rows of a file come in a
-    /// run, so only the cards of the current file are kept.
+    /// run, so only the cards of the current file are kept. The staging read merges the batches
+    /// of two partitions as they come: a file cut by a batch boundary with the other
+    /// partition's batch between its halves is seen as two runs, and a pair across the cut is
+    /// missed (rare; reading partitions in order would make it exact).
     fn names_in_file(&mut self, file: u32, keys: &[Option<&[u8; 32]>; 5], sig: u32) {
         let seen = &mut self.file_cards;
         if seen.file != file {
