@@ -23,8 +23,8 @@ them in two stages. The deterministic stage unites records that share a link key
 keep two persons apart: different sex or birth date, two insured numbers (id5) in the same month \
 or on the same card (same-sex twins share id1), two names under one card in one file (a \
 facility's month writes a person's name one way: twins whose receipts lack the 枝番), two \
-insurers in the same month for name keys (common names). The probabilistic stage scores the pairs left apart (Fellegi–Sunter, m and u \
-estimated by EM) on key agreement, birth date (exact, typo-like, same month), insurer prefecture, \
+insurers in the same month for name keys (common names). The probabilistic stage scores the \
+pairs left apart (Fellegi–Sunter, m and u estimated by EM) on key agreement, birth date (exact, typo-like, same month), insurer prefecture, \
 shared facilities and time, and links those above the threshold, still under the guards; keys \
 hashed over the birth date count as missing when the birth dates differ. Two rules then take what \
 no key can link, each only when exactly one cluster fits: a record or two whose birth date is a \
@@ -223,8 +223,8 @@ pub(crate) fn run(
     );
     println!(
         "seconds: read {read_secs:.2}, link {link_secs:.2} (deterministic {:.2}, probabilistic {:.2}), write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",
-        linkage.stage_seconds.0,
-        linkage.stage_seconds.1,
+        linkage.seconds.deterministic,
+        linkage.seconds.probabilistic,
         started.elapsed().as_secs_f64(),
         set.heap_bytes() / (1 << 20)
     );
@@ -250,7 +250,7 @@ pub(crate) fn run(
             "records_by_rule": linkage.rule_counts(&set).iter().map(|(r, n)| (r.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "probabilistic": { "pairs": s.pairs, "accepted": s.accepted, "merges": s.merges, "refused_by_guards": s.blocked },
             "lake_rows": lake_rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
-            "seconds": { "read": read_secs, "link": link_secs, "deterministic": linkage.stage_seconds.0, "probabilistic": linkage.stage_seconds.1, "write": write_secs, "total": started.elapsed().as_secs_f64() },
+            "seconds": { "read": read_secs, "link": link_secs, "deterministic": linkage.seconds.deterministic, "probabilistic": linkage.seconds.probabilistic, "write": write_secs, "total": started.elapsed().as_secs_f64() },
             "quality": quality,
         });
         let jobs = config.data_dir.join("steward").join("jobs");

@@ -64,6 +64,6 @@ pub use cluster::Guard;
 pub use deterministic::{DeterministicStats, Rule};
 pub use error::{Error, Result};
 pub use evaluate::{Quality, Truth, evaluate};
-pub use link::{LinkOptions, Linkage, link};
+pub use link::{LinkOptions, Linkage, StageSeconds, link};
 pub use probabilistic::{FIELDS, ScoreOptions, ScoreStats};
 pub use record::{KEY_KINDS, RecordIn, RecordMap, RecordSet};

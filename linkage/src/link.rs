@@ -15,6 +15,15 @@ pub struct LinkOptions {
     pub deterministic_only: bool,
 }
 
+/// Seconds taken by each stage of a linkage run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageSeconds {
+    /// The shared-key stage under its guards.
+    pub deterministic: f64,
+    /// Fellegi–Sunter and the near-birth and care-locality rules.
+    pub probabilistic: f64,
+}
+
 /// The result: a cluster number for every record, and how each record was linked.
 #[derive(Debug, Clone)]
 pub struct Linkage {
@@ -28,8 +37,8 @@ pub struct Linkage {
     pub clusters: usize,
     pub deterministic: DeterministicStats,
     pub score: ScoreStats,
-    /// Seconds taken by the deterministic and the probabilistic stage.
-    pub stage_seconds: (f64, f64),
+    /// Seconds each stage took.
+    pub seconds: StageSeconds,
 }
 
 impl Linkage {
@@ -102,10 +111,10 @@ pub fn link(set: &RecordSet, opts: &LinkOptions) -> Linkage {
         clusters: next as usize,
         deterministic,
         score,
-        stage_seconds: (
-            deterministic_secs,
-            started.elapsed().as_secs_f64() - deterministic_secs,
-        ),
+        seconds: StageSeconds {
+            deterministic: deterministic_secs,
+            probabilistic: started.elapsed().as_secs_f64() - deterministic_secs,
+        },
     }
 }
 

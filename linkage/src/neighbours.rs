@@ -9,6 +9,10 @@ use crate::record::{CARE, FastMap, ID1, ID2, ID4, ID5, NO_BIRTH, RecordSet};
 /// Clusters of at most this many records may be a mistyped birth date.
 const TYPO_RECORDS: u32 = 2;
 
+/// Up to this many candidates at an insurer and facility, each is checked for a typo-like
+/// birth date; beyond, the typo-like dates (about 70) are looked up in the run instead.
+const SHORT_RUN: usize = 16;
+
 /// A record with a mistyped birth date carries keys no other record has (id1, id2 and id4 are
 /// hashed over the birth date), so it stays a small cluster of its own. It joins a larger cluster
 /// of the same sex whose birth date is typo-like (a day or a year off, swapped digits, month
@@ -55,52 +59,45 @@ pub(crate) fn near_birth(uf: &mut UnionFind, rules: &mut [Rule]) -> u64 {
     queries.sort_unstable();
     // (small, other) for every typo-like cluster found.
     let mut found: Vec<(u32, u32)> = Vec::new();
-    let (mut lo, mut hi) = (0, 0);
-    let mut variants: (u32, Vec<i32>) = (u32::MAX, Vec::new());
-    for (i, &(sex, insurer, f, r)) in queries.iter().enumerate() {
+    let mut hi = 0;
+    for group in queries.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+        let (sex, insurer, f, _) = group[0];
         let at = (sex, insurer, f);
-        let same = i > 0 && {
-            let p = queries[i - 1];
-            (p.0, p.1, p.2) == at
-        };
-        if !same {
-            // Both lists are sorted: the index is walked once.
-            lo = hi;
-            while index.get(lo).is_some_and(|e| (e.0, e.1, e.2) < at) {
-                lo += 1;
-            }
-            hi = lo;
-            while index.get(hi).is_some_and(|e| (e.0, e.1, e.2) == at) {
-                hi += 1;
-            }
+        // Both lists are sorted: the index is walked once.
+        let mut lo = hi;
+        while index.get(lo).is_some_and(|e| (e.0, e.1, e.2) < at) {
+            lo += 1;
+        }
+        hi = lo;
+        while index.get(hi).is_some_and(|e| (e.0, e.1, e.2) == at) {
+            hi += 1;
         }
         let run = &index[lo..hi];
         if run.is_empty() {
             continue;
         }
-        let c = uf.cluster(r);
-        let mut consider = |e: &(u8, u32, u32, i32, u32)| {
-            let o = uf.cluster(e.4);
-            let near = c.first <= o.last + 1 && o.first <= c.last + 1;
-            if o.records > c.records && near && born.get(&(o.sex, insurer, o.birth)) == Some(&1) {
-                found.push((r, e.4));
-            }
-        };
-        // Whichever is shorter drives: the run (a small facility) or the typo-like dates.
-        if run.len() <= 16 {
-            run.iter()
-                .filter(|e| birth_level(c.birth, e.3) == 1)
-                .for_each(&mut consider);
-        } else {
-            if variants.0 != r {
-                variants = (r, typo_variants(c.birth));
-            }
-            for &birth in &variants.1 {
-                let from = run.partition_point(|e| e.3 < birth);
-                run[from..]
-                    .iter()
-                    .take_while(|e| e.3 == birth)
+        for &(_, _, _, r) in group {
+            let c = uf.cluster(r);
+            let mut consider = |e: &(u8, u32, u32, i32, u32)| {
+                let o = uf.cluster(e.4);
+                let near = c.first <= o.last + 1 && o.first <= c.last + 1;
+                if o.records > c.records && near && born.get(&(o.sex, insurer, o.birth)) == Some(&1)
+                {
+                    found.push((r, e.4));
+                }
+            };
+            if run.len() <= SHORT_RUN {
+                run.iter()
+                    .filter(|e| birth_level(c.birth, e.3) == 1)
                     .for_each(&mut consider);
+            } else {
+                for birth in typo_variants(c.birth) {
+                    let from = run.partition_point(|e| e.3 < birth);
+                    run[from..]
+                        .iter()
+                        .take_while(|e| e.3 == birth)
+                        .for_each(&mut consider);
+                }
             }
         }
     }

@@ -196,8 +196,8 @@ pub async fn read_staging(
         niji_lake::register(&ctx, table, &uri, None).await?;
         tables.push((table, ctx));
     }
-    // The rows to come (from the tables' statistics when nothing is filtered): the record set
-    // is allocated once instead of growing by doubling, which copies and zeroes pages again.
+    // The rows to come, counted first: the record set is allocated once instead of growing by
+    // doubling, which copies it and zeroes its pages again.
     let mut expected = 0u64;
     for (table, ctx) in &tables {
         expected += count_rows(ctx, &format!("SELECT count(*) FROM {table}{filter}")).await?;
