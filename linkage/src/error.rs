@@ -27,12 +27,9 @@ pub enum Error {
     /// A truth file could not be read or parsed.
     #[error("truth file {path}: {reason}")]
     Truth { path: String, reason: String },
-    /// A task writing a table stopped before it finished (it panicked or was cancelled).
-    #[error("the task writing table {table} {reason}")]
-    Stopped {
-        table: &'static str,
-        reason: &'static str,
-    },
+    /// A task stopped before it finished (it panicked or was cancelled).
+    #[error("the task {task} {reason}")]
+    Stopped { task: String, reason: &'static str },
     /// More records than the in-memory registry can address.
     #[error("too many records or keys for one linkage run (limit {limit})")]
     TooLarge { limit: u64 },
@@ -43,6 +40,19 @@ impl Error {
         Error::Query {
             what,
             source: Box::new(e),
+        }
+    }
+
+    /// A task that did not finish: `task` says what it did ("writing table receipts").
+    pub(crate) fn stopped(task: impl Into<String>, e: &tokio::task::JoinError) -> Self {
+        Error::Stopped {
+            task: task.into(),
+            // Not the panic's message, which could quote a value.
+            reason: if e.is_panic() {
+                "panicked"
+            } else {
+                "was cancelled"
+            },
         }
     }
 }

@@ -111,15 +111,7 @@ pub async fn write_lake(
                 runtime.block_on(write_table(staging, lake, table, index, info))
             })
             .await
-            .map_err(|e| Error::Stopped {
-                table,
-                // Not the panic's message, which could quote a value.
-                reason: if e.is_panic() {
-                    "panicked"
-                } else {
-                    "was cancelled"
-                },
-            })??;
+            .map_err(|e| Error::stopped(format!("writing table {table}"), &e))??;
             Ok::<_, Error>(rows.map(|r| (table, r)))
         }
     });

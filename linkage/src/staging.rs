@@ -8,8 +8,8 @@ use arrow_array::{
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use datafusion::arrow::compute::cast;
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::{SinkExt, StreamExt};
 use niji_core::Source;
 use niji_lake::ZoneRoot;
 
@@ -176,15 +176,18 @@ fn typed<T: Array + Clone + 'static>(
 
 /// Reads every selected unit row of the staging zone into `set`; returns the rows read per table.
 /// Tables that do not exist yet are skipped. `progress` is called with the rows read so far.
-/// The set is numbered canonically at the end ([`RecordSet::canonicalize`]): the linkage does
-/// not depend on the order the table's files are listed or read in.
+///
+/// Each scan is split into one contiguous range of the table's files per core, each decoded by a
+/// task of its own a few batches ahead, and the ranges are taken in order: a staged file's rows
+/// stay one run (the one-file guard of [`RecordSet`] sees them together, unless the file
+/// straddles the cut between two ranges) and the records come in the same order on every run.
+/// The set is numbered canonically at the end ([`RecordSet::canonicalize`]).
 pub async fn read_staging(
     staging: &ZoneRoot,
     selection: &Selection,
     set: &mut RecordSet,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<(&'static str, u64)>> {
-    let mut counts = Vec::new();
     let filter = selection.filter();
     let mut tables = Vec::new();
     for table in UNIT_TABLES {
@@ -192,7 +195,10 @@ pub async fn read_staging(
         if niji_lake::table_version(&uri).await?.is_none() {
             continue;
         }
-        let ctx = SessionContext::new();
+        // Ranges of files (cut between row groups), never batches dealt round robin, which
+        // would interleave the rows of a file.
+        let config = SessionConfig::new().with_round_robin_repartition(false);
+        let ctx = SessionContext::new_with_config(config);
         niji_lake::register(&ctx, table, &uri, None).await?;
         tables.push((table, ctx));
     }
@@ -203,34 +209,58 @@ pub async fn read_staging(
         expected += count_rows(ctx, &format!("SELECT count(*) FROM {table}{filter}")).await?;
     }
     set.reserve(usize::try_from(expected).unwrap_or(0));
-    let mut total = 0u64;
-    for (table, ctx) in tables {
+    let mut ranges = Vec::new();
+    for (table, ctx) in &tables {
         let sql = format!(
             "SELECT record_id, source, service_month, facility, sex, birth_date, insurer_number, \
              {}, file, line FROM {table}{filter}",
             KEY_KINDS.join(", ")
         );
-        let df = ctx
+        let streams = ctx
             .sql(&sql)
             .await
-            .map_err(|e| Error::query("plan the staging read", e))?;
-        let mut stream = df
-            .execute_stream()
+            .map_err(|e| Error::query("plan the staging read", e))?
+            .execute_stream_partitioned()
             .await
             .map_err(|e| Error::query("read the staging table", e))?;
+        for mut stream in streams {
+            let (mut tx, rx) = futures::channel::mpsc::channel(DECODED_AHEAD);
+            let decoding = tokio::spawn(async move {
+                while let Some(batch) = stream.next().await {
+                    // The receiver only goes away when the read failed.
+                    if tx.send(batch).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            ranges.push((*table, rx, decoding));
+        }
+    }
+    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    let mut total = 0u64;
+    for (table, mut batches, decoding) in ranges {
         let mut rows = 0u64;
-        while let Some(batch) = stream.next().await {
+        while let Some(batch) = batches.next().await {
             let b = batch.map_err(|e| Error::query("read the staging table", e))?;
             push_batch(table, &b, set)?;
             rows += b.num_rows() as u64;
             total += b.num_rows() as u64;
             progress(total);
         }
-        counts.push((table, rows));
+        decoding
+            .await
+            .map_err(|e| Error::stopped(format!("reading table {table}"), &e))?;
+        match counts.last_mut() {
+            Some((t, n)) if *t == table => *n += rows,
+            _ => counts.push((table, rows)),
+        }
     }
     set.canonicalize();
     Ok(counts)
 }
+
+/// Batches a range's task decodes before the reader takes them.
+const DECODED_AHEAD: usize = 2;
 
 /// The single count a `SELECT count(*)` returns.
 async fn count_rows(ctx: &SessionContext, sql: &str) -> Result<u64> {
