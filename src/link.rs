@@ -139,7 +139,9 @@ pub(crate) fn run(
     let link_secs = t.elapsed().as_secs_f64();
 
     let job = registry::job_id();
+    let t = Instant::now();
     let assignment = registry::assign(&set, &linkage, &previous, &job);
+    let assign_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut lake_rows = Vec::new();
     if !args.dry_run {
@@ -222,7 +224,7 @@ pub(crate) fn run(
         s.pairs, s.accepted, s.merges, s.blocked, s.care_locality
     );
     println!(
-        "seconds: read {read_secs:.2}, link {link_secs:.2} (deterministic {:.2}, probabilistic {:.2}), write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",
+        "seconds: read {read_secs:.2}, link {link_secs:.2} (deterministic {:.2}, probabilistic {:.2}), person ids {assign_secs:.2}, write {write_secs:.2}, total {:.2}; memory for records ~{} MiB",
         linkage.seconds.deterministic,
         linkage.seconds.probabilistic,
         started.elapsed().as_secs_f64(),
@@ -250,7 +252,7 @@ pub(crate) fn run(
             "records_by_rule": linkage.rule_counts(&set).iter().map(|(r, n)| (r.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "probabilistic": { "pairs": s.pairs, "accepted": s.accepted, "merges": s.merges, "refused_by_guards": s.blocked },
             "lake_rows": lake_rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
-            "seconds": { "read": read_secs, "link": link_secs, "deterministic": linkage.seconds.deterministic, "probabilistic": linkage.seconds.probabilistic, "write": write_secs, "total": started.elapsed().as_secs_f64() },
+            "seconds": { "read": read_secs, "link": link_secs, "deterministic": linkage.seconds.deterministic, "probabilistic": linkage.seconds.probabilistic, "person_ids": assign_secs, "write": write_secs, "total": started.elapsed().as_secs_f64() },
             "quality": quality,
         });
         let jobs = config.data_dir.join("steward").join("jobs");

@@ -68,7 +68,7 @@ pub struct LakeIndex {
 impl LakeIndex {
     /// The person and unit of every record of `set` as `linkage` and `assignment` decided.
     pub fn new(set: &RecordSet, linkage: &Linkage, assignment: &Assignment) -> Self {
-        let mut units = RecordMap::with_capacity(set.len());
+        let mut units = RecordMap::new();
         for i in 0..set.len() {
             let person = assignment.person_of[linkage.cluster(set, i) as usize];
             units.insert(set.record_id(i), (person, i as u32));

@@ -105,21 +105,39 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// A set under [`FastHasher`].
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
-/// A map keyed by record id, holding a 128-bit digest of each id instead of the string: two
-/// SipHash values under independent random keys, so that millions of ids need no heap string
-/// each (two ids share a digest with probability about n²·2⁻¹²⁹).
+/// A map keyed by record id. Ids of the form `<file_id>:<line>`, as ingest writes them, are kept
+/// per file as (line, value) pairs in line order and found by a binary search: neither a hash
+/// of each id nor a heap string per record, and the lookups of one file's records stay in one
+/// place of memory. Other ids, and lines inserted out of order, are kept under a 128-bit digest
+/// of the id: two SipHash values under independent random keys (two ids share a digest with
+/// probability about n²·2⁻¹²⁹).
 #[derive(Debug, Default)]
 pub struct RecordMap<V> {
+    files: FastMap<Box<str>, Vec<(u32, V)>>,
     keys: (RandomState, RandomState),
-    map: FastMap<u128, V>,
+    other: FastMap<u128, V>,
+    len: usize,
+}
+
+/// `<file_id>:<line>` split, the line in canonical decimal form only (`a:07` is not `a:7`).
+fn split_record_id(record_id: &str) -> Option<(&str, u32)> {
+    let (file, line) = record_id.rsplit_once(':')?;
+    let canonical =
+        line.bytes().all(|b| b.is_ascii_digit()) && (line == "0" || !line.starts_with('0'));
+    canonical
+        .then(|| line.parse().ok())
+        .flatten()
+        .map(|l| (file, l))
 }
 
 impl<V: Copy> RecordMap<V> {
-    /// An empty map with room for `n` records.
-    pub fn with_capacity(n: usize) -> Self {
+    /// An empty map.
+    pub fn new() -> Self {
         Self {
+            files: FastMap::default(),
             keys: Default::default(),
-            map: FastMap::with_capacity_and_hasher(n, Default::default()),
+            other: FastMap::default(),
+            len: 0,
         }
     }
 
@@ -128,25 +146,54 @@ impl<V: Copy> RecordMap<V> {
             | u128::from(self.keys.1.hash_one(record_id))
     }
 
+    fn insert_other(&mut self, record_id: &str, value: V) {
+        let d = self.digest(record_id);
+        if self.other.insert(d, value).is_none() {
+            self.len += 1;
+        }
+    }
+
     /// Sets the value of a record.
     pub fn insert(&mut self, record_id: &str, value: V) {
-        let d = self.digest(record_id);
-        self.map.insert(d, value);
+        let Some((file, line)) = split_record_id(record_id) else {
+            return self.insert_other(record_id, value);
+        };
+        let lines = match self.files.get_mut(file) {
+            Some(lines) => lines,
+            None => self.files.entry(file.into()).or_default(),
+        };
+        if lines.last().is_none_or(|&(last, _)| line > last) {
+            lines.push((line, value));
+            self.len += 1;
+        } else if let Ok(i) = lines.binary_search_by_key(&line, |e| e.0) {
+            lines[i].1 = value;
+        } else {
+            self.insert_other(record_id, value);
+        }
     }
 
     /// The value of a record.
     pub fn get(&self, record_id: &str) -> Option<V> {
-        self.map.get(&self.digest(record_id)).copied()
+        let in_file = split_record_id(record_id).and_then(|(file, line)| {
+            let lines = self.files.get(file)?;
+            let i = lines.binary_search_by_key(&line, |e| e.0).ok()?;
+            Some(lines[i].1)
+        });
+        match in_file {
+            Some(v) => Some(v),
+            None if self.other.is_empty() => None,
+            None => self.other.get(&self.digest(record_id)).copied(),
+        }
     }
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len == 0
     }
 }
 
@@ -465,10 +512,10 @@ impl RecordSet {
     /// One file is one facility's (or one insurer's) month, and it writes a person's name one
     /// way: two names under one card (id1) in one file are two persons, twins of the same sex
     /// on one family card whose 枝番 (id5) the file does not carry. Rows of a file come in a
-    /// run, so only the cards of the current file are kept. The staging read merges the batches
-    /// of two partitions as they come: a file cut by a batch boundary with the other
-    /// partition's batch between its halves is seen as two runs, and a pair across the cut is
-    /// missed (rare; reading partitions in order would make it exact).
+    /// run, so only the cards of the current file are kept. The staging read takes a table's
+    /// file ranges in order, so the only file seen as two runs is one that straddles the cut
+    /// between two ranges (one per core and table): a pair across that cut is missed, the same
+    /// way on every run.
     fn names_in_file(&mut self, file: u32, keys: &[Option<&[u8; 32]>; 5], sig: u32) {
         let seen = &mut self.file_cards;
         if seen.file != file {
@@ -705,6 +752,46 @@ mod tests {
         (0..40).for_each(|i| a.push(&record(i)).unwrap());
         (0..40).rev().for_each(|i| b.push(&record(i)).unwrap());
         assert_ne!(a.keys.values, b.keys.values);
+    }
+
+    #[test]
+    fn record_map_finds_every_record_whatever_the_order_or_form_of_its_id() {
+        let mut m = RecordMap::new();
+        // Lines in order, out of order, repeated; non-canonical lines; ids of another form.
+        let ids = [
+            "f1:2",
+            "f1:13",
+            "f1:21",
+            "f2:1",
+            "f1:5",
+            "f1:0",
+            "f1:007",
+            "f1:7",
+            "x",
+            "a:b:3",
+            "f2:",
+            ":4",
+            "f1:99999999999",
+        ];
+        for (v, id) in ids.iter().enumerate() {
+            m.insert(id, v);
+        }
+        assert_eq!(m.len(), ids.len());
+        for (v, id) in ids.iter().enumerate() {
+            assert_eq!(m.get(id), Some(v), "{id}");
+        }
+        // Overwrites, in the per-file part and in the digest part.
+        m.insert("f1:13", 100);
+        m.insert("f1:5", 101);
+        m.insert("x", 102);
+        assert_eq!(
+            (m.get("f1:13"), m.get("f1:5"), m.get("x")),
+            (Some(100), Some(101), Some(102))
+        );
+        assert_eq!(m.len(), ids.len());
+        for absent in ["f1:3", "f1:22", "f3:1", "y", "f1:013", "f1"] {
+            assert_eq!(m.get(absent), None, "{absent}");
+        }
     }
 
     #[test]

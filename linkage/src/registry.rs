@@ -22,11 +22,12 @@ use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::compute::cast;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use niji_lake::{CommitInfo, TableUri, TableWriter, ZoneRoot};
 
 use crate::link::Linkage;
-use crate::record::{RecordMap, RecordSet};
-use crate::staging::format_month;
+use crate::record::{FastMap, RecordMap, RecordSet};
+use crate::staging::{Strs, format_month};
 use crate::{Error, Result};
 
 /// One person of the registry.
@@ -91,16 +92,36 @@ fn earlier_persons(set: &RecordSet, links: &EarlierLinks) -> Vec<i64> {
 pub fn assign(set: &RecordSet, linkage: &Linkage, previous: &Previous, job_id: &str) -> Assignment {
     let clusters = linkage.clusters;
     let earlier = earlier_persons(set, &previous.links);
-    let mut counts: HashMap<(i64, u32), u64> = HashMap::new();
+    // Records of each earlier person per cluster: the first cluster seen in a slot per person
+    // id (ids are given from 1 up), any further cluster in a map (splits are rare).
+    let max_id = previous
+        .persons
+        .iter()
+        .map(|p| p.person_id)
+        .max()
+        .unwrap_or(0);
+    let mut first = vec![(0u32, 0u64); usize::try_from(max_id).map_or(0, |m| m + 1)];
+    let mut more: FastMap<(i64, u32), u64> = FastMap::default();
     for (i, &p) in earlier.iter().enumerate() {
-        if p != NO_PERSON {
-            *counts.entry((p, linkage.cluster(set, i))).or_default() += 1;
+        if p == NO_PERSON {
+            continue;
+        }
+        let c = linkage.cluster(set, i);
+        match usize::try_from(p).ok().and_then(|k| first.get_mut(k)) {
+            Some(slot) if slot.1 == 0 || slot.0 == c => *slot = (c, slot.1 + 1),
+            _ => *more.entry((p, c)).or_default() += 1,
         }
     }
-    // Each earlier person is owned by the cluster holding most of its records.
-    let mut owner: HashMap<i64, (u64, u32)> = HashMap::new();
-    let mut sorted: Vec<_> = counts.iter().map(|(&(p, c), &n)| (p, c, n)).collect();
+    let mut sorted: Vec<(i64, u32, u64)> = first
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.1 > 0)
+        .map(|(p, &(c, n))| (p as i64, c, n))
+        .chain(more.iter().map(|(&(p, c), &n)| (p, c, n)))
+        .collect();
     sorted.sort_unstable();
+    // Each earlier person is owned by the cluster holding most of its records.
+    let mut owner: FastMap<i64, (u64, u32)> = FastMap::default();
     for &(p, c, n) in &sorted {
         let e = owner.entry(p).or_insert((n, c));
         if n > e.0 {
@@ -279,16 +300,24 @@ impl Registry {
                 });
             }
         }
-        for b in query(
-            &ctx,
-            &format!("SELECT record_id, person_id FROM links WHERE job_id = '{q}'"),
-        )
-        .await?
-        {
-            let (rec, ids): (StringArray, Int64Array) =
-                (col(&b, 0, DataType::Utf8)?, col(&b, 1, DataType::Int64)?);
+        // Streamed, the ids read in place: millions of rows, never all decoded at once.
+        let mut links = ctx
+            .sql(&format!(
+                "SELECT record_id, person_id FROM links WHERE job_id = '{q}'"
+            ))
+            .await
+            .map_err(|e| Error::query("plan a registry read", e))?
+            .execute_stream()
+            .await
+            .map_err(|e| Error::query("read the registry", e))?;
+        while let Some(b) = links.next().await {
+            let b = b.map_err(|e| Error::query("read the registry", e))?;
+            let rec = Strs::of("links", &b, "record_id")?;
+            let ids: Int64Array = col(&b, 1, DataType::Int64)?;
             for i in 0..b.num_rows() {
-                prev.links.insert(rec.value(i), ids.value(i));
+                if let Some(r) = rec.get(i) {
+                    prev.links.insert(r, ids.value(i));
+                }
             }
         }
         Ok(prev)
