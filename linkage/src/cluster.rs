@@ -1,5 +1,7 @@
 //! Union-find over signatures with per-cluster state, and the guards that keep two persons apart.
 
+use smallvec::SmallVec;
+
 use crate::birth::birth_level;
 use crate::record::{ID1, ID2, ID4, ID5, MAX_FACILITIES, NO_BIRTH, NONE, RecordSet, Signature};
 
@@ -46,32 +48,35 @@ pub(crate) struct Cluster {
     /// Records behind the birth date (the larger side's birth date wins on a merge).
     pub(crate) records: u32,
     /// id5 values of non-care records with their months.
-    pub(crate) id5_months: Vec<(u32, u128)>,
+    pub(crate) id5_months: SmallVec<[(u32, u128); 1]>,
     /// (id1, id5) pairs seen on the same non-care record.
-    pub(crate) card_branch: Vec<(u32, u32)>,
+    pub(crate) card_branch: SmallVec<[(u32, u32); 1]>,
     /// Insurers of non-care records with their months.
-    pub(crate) insurer_months: Vec<(u32, u128)>,
+    pub(crate) insurer_months: SmallVec<[(u32, u128); 1]>,
     /// Every key held, as (kind, key).
-    pub(crate) keys: Vec<(u8, u32)>,
+    pub(crate) keys: SmallVec<[(u8, u32); 4]>,
     pub(crate) first: u32,
     pub(crate) last: u32,
-    pub(crate) facilities: Vec<u32>,
+    pub(crate) facilities: SmallVec<[u32; 4]>,
     /// Insurer prefectures (two-digit codes).
-    pub(crate) prefectures: Vec<u8>,
+    pub(crate) prefectures: SmallVec<[u8; 4]>,
     /// Care insurers (the municipality) of care records.
-    pub(crate) care_insurers: Vec<u32>,
+    pub(crate) care_insurers: SmallVec<[u32; 1]>,
     /// The cluster's side of each pair of `RecordSet::apart` (pair index, second side).
-    pub(crate) apart: Vec<(u32, bool)>,
+    pub(crate) apart: SmallVec<[(u32, bool); 1]>,
 }
 
-fn add_masked(v: &mut Vec<(u32, u128)>, id: u32, mask: u128) {
+fn add_masked<A: smallvec::Array<Item = (u32, u128)>>(v: &mut SmallVec<A>, id: u32, mask: u128) {
     match v.iter_mut().find(|(k, _)| *k == id) {
         Some((_, m)) => *m |= mask,
         None => v.push((id, mask)),
     }
 }
 
-fn add_unique<T: PartialEq + Copy>(v: &mut Vec<T>, x: T) {
+fn add_unique<A: smallvec::Array>(v: &mut SmallVec<A>, x: A::Item)
+where
+    A::Item: PartialEq + Copy,
+{
     if !v.contains(&x) {
         v.push(x);
     }
@@ -86,7 +91,7 @@ impl Cluster {
             records: s.records,
             first: s.first,
             last: s.last,
-            facilities: s.facilities.clone(),
+            facilities: SmallVec::from_slice(&s.facilities),
             ..Default::default()
         };
         for (kind, &key) in k.keys.iter().enumerate() {
@@ -328,8 +333,8 @@ mod tests {
             sex,
             birth,
             records: 1,
-            id5_months: vec![(id5, months)],
-            card_branch: vec![(id1, id5)],
+            id5_months: smallvec::smallvec![(id5, months)],
+            card_branch: smallvec::smallvec![(id1, id5)],
             ..Default::default()
         }
     }
