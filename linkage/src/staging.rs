@@ -236,7 +236,8 @@ pub async fn read_staging(
             ranges.push((*table, rx, decoding));
         }
     }
-    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    // Every table read is counted, also one whose scan has no range.
+    let mut counts: Vec<(&'static str, u64)> = tables.iter().map(|(t, _)| (*t, 0)).collect();
     let mut total = 0u64;
     for (table, mut batches, decoding) in ranges {
         let mut rows = 0u64;
@@ -250,9 +251,8 @@ pub async fn read_staging(
         decoding
             .await
             .map_err(|e| Error::stopped(format!("reading table {table}"), &e))?;
-        match counts.last_mut() {
-            Some((t, n)) if *t == table => *n += rows,
-            _ => counts.push((table, rows)),
+        if let Some((_, n)) = counts.iter_mut().find(|(t, _)| *t == table) {
+            *n += rows;
         }
     }
     set.canonicalize();
