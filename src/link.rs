@@ -17,22 +17,22 @@ use crate::config::Config;
 pub(crate) const LONG_ABOUT: &str = "Link the staged records of every source into persons: one \
 stable person_id across the NDB, the care-DB and the EHR-DB.
 
-Reads the unit tables of the staging zone (receipts, checkups, care_claims, ehr_bundles) and links \
-them in two stages. The deterministic stage unites records that share a link key, strongest first \
-(id5 and the care key, then id1, then the kana and kanji name keys id4 and id2), with guards that \
-keep two persons apart: different sex or birth date, two insured numbers (id5) in the same month \
-or on the same card (same-sex twins share id1), two names under one card in one file (a \
-facility's month writes a person's name one way: twins whose receipts lack the 枝番), two \
-insurers in the same month for name keys (common names). The probabilistic stage scores the \
-pairs left apart (Fellegi–Sunter, m and u estimated by EM) on key agreement, birth date (exact, typo-like, same month), insurer prefecture, \
-shared facilities and time, and links those above the threshold, still under the guards; keys \
-hashed over the birth date count as missing when the birth dates differ. Two rules then take what \
-no key can link, each only when exactly one cluster fits: a record or two whose birth date is a \
-typo (a day or a year off, digits or month and day swapped, one digit of the year or month) of a \
-cluster with the same sex, insurer and facility in the same months (`near_birth`), and care claims \
-without the medical insured number, joined to the medical cluster of the same birth date and sex \
-insured by the same municipality, else in the same prefecture, that has no care key of its own \
-(`care_locality`).
+Reads the unit tables of the staging zone (receipts, checkups, care_claims, ehr_bundles) and \
+links them in two stages. The deterministic stage unites records that share a link key, strongest \
+first (id5 and the care key, then id1, then the kana and kanji name keys id4 and id2), with \
+guards that keep two persons apart: different sex or birth date, two insured numbers (id5) in the \
+same month or on the same card (same-sex twins share id1), two names under one card in one file \
+(a facility's month writes a person's name one way: twins whose receipts lack the 枝番), two \
+insurers in the same month for name keys (common names). The probabilistic stage scores the pairs \
+left apart (Fellegi–Sunter, m and u estimated by EM) on key agreement, birth date (exact, \
+typo-like, same month), insurer prefecture, shared facilities and time, and links those above the \
+threshold, still under the guards; keys hashed over the birth date count as missing when the \
+birth dates differ. Two rules then take what no key can link, each only when exactly one cluster \
+fits: a record or two whose birth date is a typo (a day or a year off, digits or month and day \
+swapped, one digit of the year or month) of a cluster with the same sex, insurer and facility in \
+the same months (`near_birth`), and care claims without the medical insured number, joined to the \
+medical cluster of the same birth date and sex insured by the same municipality, else in the same \
+prefecture, that has no care key of its own (`care_locality`).
 
 The analysis lake (<data_dir>/lake) gets every staging table with the person of each row: keyed by \
 person_id, partitioned by source and service month, without link keys, insurer number, file or \
