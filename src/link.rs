@@ -135,12 +135,17 @@ pub(crate) fn run(
         ..Default::default()
     };
     opts.score.threshold = args.threshold;
-    let linkage = link(&set, &opts);
+    // The records' earlier persons are looked up on the other core meanwhile.
+    let (linkage, earlier) = std::thread::scope(|scope| {
+        let earlier = scope.spawn(|| registry::earlier_persons(&set, &previous));
+        (link(&set, &opts), earlier.join())
+    });
+    let earlier = earlier.map_err(|_| anyhow::anyhow!("the lookup of earlier persons panicked"))?;
     let link_secs = t.elapsed().as_secs_f64();
 
     let job = registry::job_id();
     let t = Instant::now();
-    let assignment = registry::assign(&set, &linkage, &previous, &job);
+    let assignment = registry::assign_earlier(&set, &linkage, &previous, &earlier, &job);
     let assign_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut lake_rows = Vec::new();

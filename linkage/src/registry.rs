@@ -65,9 +65,11 @@ pub struct Assignment {
 
 const NO_PERSON: i64 = i64::MIN;
 
-/// The earlier person of every record ([`NO_PERSON`] for new records), looked up on all cores:
-/// each lookup is a cache miss in a table of millions of records.
-fn earlier_persons(set: &RecordSet, links: &EarlierLinks) -> Vec<i64> {
+/// The earlier person of every record (`i64::MIN` for a record new to the registry), looked up
+/// on all cores: each lookup is a cache miss in a table of millions of records. It needs no
+/// linkage, so it can run while [`crate::link`] does; [`assign_earlier`] takes it.
+pub fn earlier_persons(set: &RecordSet, previous: &Previous) -> Vec<i64> {
+    let links = &previous.links;
     let mut out = vec![NO_PERSON; set.len()];
     if links.is_empty() {
         return out;
@@ -90,8 +92,24 @@ fn earlier_persons(set: &RecordSet, links: &EarlierLinks) -> Vec<i64> {
 
 /// Gives each cluster a person id, inheriting the ids of `previous`.
 pub fn assign(set: &RecordSet, linkage: &Linkage, previous: &Previous, job_id: &str) -> Assignment {
+    assign_earlier(
+        set,
+        linkage,
+        previous,
+        &earlier_persons(set, previous),
+        job_id,
+    )
+}
+
+/// [`assign`] with the records' earlier persons already looked up ([`earlier_persons`]).
+pub fn assign_earlier(
+    set: &RecordSet,
+    linkage: &Linkage,
+    previous: &Previous,
+    earlier: &[i64],
+    job_id: &str,
+) -> Assignment {
     let clusters = linkage.clusters;
-    let earlier = earlier_persons(set, &previous.links);
     // Records of each earlier person per cluster: the first cluster seen in a slot per person
     // id (ids are given from 1 up), any further cluster in a map (splits are rare).
     let max_id = previous
