@@ -101,7 +101,8 @@ pub fn assign(set: &RecordSet, linkage: &Linkage, previous: &Previous, job_id: &
     )
 }
 
-/// [`assign`] with the records' earlier persons already looked up ([`earlier_persons`]).
+/// [`assign`] with the records' earlier persons already looked up ([`earlier_persons`] of the
+/// same set and registry; an earlier person past the set's end is ignored).
 pub fn assign_earlier(
     set: &RecordSet,
     linkage: &Linkage,
@@ -110,6 +111,7 @@ pub fn assign_earlier(
     job_id: &str,
 ) -> Assignment {
     let clusters = linkage.clusters;
+    let earlier = &earlier[..earlier.len().min(set.len())];
     // Records of each earlier person per cluster: the first cluster seen in a slot per person
     // id (ids are given from 1 up), any further cluster in a map (splits are rare).
     let max_id = previous
